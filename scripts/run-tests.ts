@@ -1,0 +1,55 @@
+// `npm test`: builds the CLI, starts one real Temporal dev server for the whole run, and runs every
+// test file under node's test runner against it. Pass files or folders to run a subset.
+import { spawn, spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { startDevServer } from '../src/server/dev-server.js';
+import { resolveTemporalBinary } from '../src/server/temporal-binary.js';
+import { freePort } from '../test/helpers/free-port.js';
+
+function testFiles(paths: readonly string[]): string[] {
+  return paths.flatMap((path) => {
+    if (!statSync(path).isDirectory()) return [path];
+    return readdirSync(path, { recursive: true, encoding: 'utf8' })
+      .filter((name) => name.endsWith('.test.ts'))
+      .map((name) => join(path, name));
+  });
+}
+
+const files = testFiles(process.argv.length > 2 ? process.argv.slice(2) : ['test']).sort();
+const build = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], {
+  stdio: 'inherit',
+});
+if (build.status !== 0) process.exit(build.status ?? 1);
+
+const binary = await resolveTemporalBinary();
+const dataDir = mkdtempSync(join(tmpdir(), 'sweep-test-server-'));
+const server = await startDevServer({
+  binary: binary.path,
+  ip: '127.0.0.1',
+  port: await freePort(),
+  dbFile: join(dataDir, 'temporal.db'),
+  logFile: join(dataDir, 'temporal.log'),
+});
+process.stderr.write(
+  `Test server ${server.address} (Temporal CLI ${binary.version}, ${binary.source}); ${files.length} files\n`,
+);
+
+// Integration tests wait on real processes; a second file per core keeps both cores busy while one waits.
+const concurrency = Math.max(2, availableParallelism());
+const runner = spawn(
+  process.execPath,
+  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...files.map((file) => relative('.', file))],
+  {
+    stdio: 'inherit',
+    env: { ...process.env, SWEEP_TEST_TEMPORAL_ADDRESS: server.address, SWEEP_TEMPORAL_BIN: binary.path },
+  },
+);
+const forward = (signal: NodeJS.Signals) => runner.kill(signal);
+process.on('SIGINT', forward).on('SIGTERM', forward);
+const code = await new Promise<number>((resolve) => runner.once('close', (status) => resolve(status ?? 1)));
+await server.stop();
+rmSync(dataDir, { recursive: true, force: true });
+process.exitCode = code;

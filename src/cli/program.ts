@@ -1,0 +1,16 @@
+import { Command } from 'commander';
+import { registerServerCommand } from './commands/server.js';
+import { sweepVersion } from './version.js';
+
+/** The `sweep` command tree. Parsing errors surface as CommanderError; index.ts turns them into exit codes. */
+export function buildProgram(): Command {
+  const program = new Command('sweep')
+    .description('Durable hyperparameter sweeps across GPU hosts, on Temporal.')
+    .version(sweepVersion, '-V, --version', 'print the version of Sweep')
+    .helpOption('-h, --help', 'show help for a command')
+    .showSuggestionAfterError()
+    .exitOverride()
+    .configureOutput({ outputError: (message, write) => write(`sweep: ${message.replace(/^error: /, '')}`) });
+  registerServerCommand(program);
+  return program;
+}

@@ -1,0 +1,201 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { Connection } from '@temporalio/client';
+import { UsageError } from '../errors.js';
+import { searchAttributeDeclarations } from '../temporal/search-attributes.js';
+
+export interface DevServerOptions {
+  readonly binary: string;
+  readonly ip: string;
+  readonly port: number;
+  /** Web UI port; undefined runs the server headless. */
+  readonly uiPort?: number;
+  /** SQLite file; undefined keeps everything in memory (lost on exit). */
+  readonly dbFile?: string;
+  readonly namespace?: string;
+  /** Extra `KEY=JSON` dynamic config values, after (and so overriding) Sweep's defaults. */
+  readonly dynamicConfig?: readonly string[];
+  /** The server's own output is appended here; the last lines are always kept for error messages. */
+  readonly logFile?: string;
+}
+
+/**
+ * Dynamic config every Sweep dev server gets: no outbound version check (these hosts may be offline) and the
+ * worker heartbeat APIs on, so `ListWorkers` can show live GPU workers.
+ */
+const DEFAULT_DYNAMIC_CONFIG = [
+  'frontend.enableServerVersionCheck=false',
+  'frontend.WorkerHeartbeatsEnabled=true',
+  'frontend.ListWorkersEnabled=true',
+];
+
+export function devServerArgs(options: DevServerOptions): string[] {
+  const args = ['server', 'start-dev', '--ip', options.ip, '--port', String(options.port), '--log-level', 'warn'];
+  if (options.uiPort === undefined) args.push('--headless');
+  else args.push('--ui-port', String(options.uiPort));
+  if (options.dbFile) args.push('--db-filename', options.dbFile);
+  if (options.namespace && options.namespace !== 'default') args.push('--namespace', options.namespace);
+  for (const value of [...DEFAULT_DYNAMIC_CONFIG, ...(options.dynamicConfig ?? [])]) {
+    args.push('--dynamic-config-value', value);
+  }
+  for (const declaration of searchAttributeDeclarations()) args.push('--search-attribute', declaration);
+  return args;
+}
+
+/** Fails with a usage error (exit 2) when something already listens on `ip:port`. */
+export async function assertPortFree(ip: string, port: number, flag: string): Promise<void> {
+  const problem = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
+    const probe = createServer();
+    probe.once('error', (error: NodeJS.ErrnoException) => resolve(error));
+    probe.listen({ host: ip, port, exclusive: true }, () => probe.close(() => resolve(undefined)));
+  });
+  if (!problem) return;
+  if (problem.code === 'EADDRINUSE') {
+    throw new UsageError(
+      `${flag} ${port}: ${ip}:${port} is already in use (another Temporal server?); pick a free port`,
+    );
+  }
+  throw new UsageError(`${flag} ${port}: cannot listen on ${ip}:${port}: ${problem.message}`);
+}
+
+export interface ServerExit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+const KEPT_OUTPUT_LINES = 40;
+
+export class DevServer {
+  readonly exited: Promise<ServerExit>;
+  private readonly recentOutput: string[] = [];
+  private exitStatus: ServerExit | undefined;
+
+  constructor(
+    readonly options: DevServerOptions,
+    private readonly child: ChildProcess,
+    log: WriteStream | undefined,
+  ) {
+    const keep = (chunk: string) => {
+      log?.write(chunk);
+      this.recentOutput.push(...chunk.split('\n').filter((line) => line.trim() !== ''));
+      this.recentOutput.splice(0, Math.max(0, this.recentOutput.length - KEPT_OUTPUT_LINES));
+    };
+    child.stdout?.setEncoding('utf8').on('data', keep);
+    child.stderr?.setEncoding('utf8').on('data', keep);
+    this.exited = new Promise((resolve) => {
+      child.once('close', (code, signal) => {
+        this.exitStatus = { code, signal };
+        log?.end();
+        resolve(this.exitStatus);
+      });
+    });
+  }
+
+  get address(): string {
+    return `${this.options.ip}:${this.options.port}`;
+  }
+
+  get uiUrl(): string | undefined {
+    return this.options.uiPort === undefined ? undefined : `http://${this.options.ip}:${this.options.uiPort}`;
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get hasExited(): boolean {
+    return this.exitStatus !== undefined;
+  }
+
+  /** The last lines the server printed, for error messages. */
+  outputTail(lines = 15): string {
+    return this.recentOutput.slice(-lines).join('\n');
+  }
+
+  /** SIGTERM (the server's own clean shutdown), then SIGKILL if it is still running after `graceMs`. */
+  async stop(graceMs = 15_000): Promise<ServerExit> {
+    if (this.exitStatus) return this.exitStatus;
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+    const status = await this.exited;
+    clearTimeout(timer);
+    return status;
+  }
+
+  /** SIGKILL, as a crash or the OOM killer would. */
+  async kill(): Promise<ServerExit> {
+    if (this.exitStatus) return this.exitStatus;
+    this.child.kill('SIGKILL');
+    return this.exited;
+  }
+}
+
+/** Starts `temporal server start-dev` and resolves once it answers gRPC (and HTTP for the UI). */
+export async function startDevServer(options: DevServerOptions, readyTimeoutMs = 60_000): Promise<DevServer> {
+  await assertPortFree(options.ip, options.port, '--port');
+  if (options.uiPort !== undefined) await assertPortFree(options.ip, options.uiPort, '--ui-port');
+  if (options.dbFile) mkdirSync(dirname(options.dbFile), { recursive: true });
+  let log: WriteStream | undefined;
+  if (options.logFile) {
+    mkdirSync(dirname(options.logFile), { recursive: true });
+    log = createWriteStream(options.logFile, { flags: 'a' });
+  }
+  const child = spawn(options.binary, devServerArgs(options), {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, TEMPORAL_VERSION_CHECK_DISABLED: '1' },
+  });
+  const server = new DevServer(options, child, log);
+  try {
+    await waitUntilReady(server, readyTimeoutMs);
+  } catch (error) {
+    await server.kill();
+    throw error;
+  }
+  return server;
+}
+
+async function waitUntilReady(server: DevServer, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const namespace = server.options.namespace ?? 'default';
+  const notReady = async (what: string) => {
+    if (server.hasExited) {
+      const status = await server.exited;
+      throw new Error(
+        `the Temporal dev server exited (code ${status.code}, signal ${status.signal}) before ${what}:\n${server.outputTail()}`,
+      );
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `the Temporal dev server did not answer within ${timeoutMs / 1000} s (${what}):\n${server.outputTail()}`,
+      );
+    }
+    await delay(100);
+  };
+
+  for (;;) {
+    const connection = await Connection.connect({ address: server.address, connectTimeout: '1s' }).catch(
+      () => undefined,
+    );
+    const ready = await connection?.workflowService
+      .describeNamespace({ namespace })
+      .then(() => true)
+      .catch(() => false);
+    await connection?.close();
+    if (ready) break;
+    await notReady(`its gRPC port ${server.address} answered`);
+  }
+
+  const uiUrl = server.uiUrl;
+  if (!uiUrl) return;
+  for (;;) {
+    const status = await fetch(uiUrl).then(
+      (response) => response.status,
+      () => 0,
+    );
+    if (status === 200) return;
+    await notReady(`its Web UI ${uiUrl} answered`);
+  }
+}
