@@ -21,8 +21,11 @@ if (major < 20 || (major === 20 && minor < 9)) {
 const lockHash = createHash('sha256').update(readFileSync('package-lock.json')).digest('hex');
 const stamp = 'node_modules/.sweep-lock-hash';
 if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== lockHash) {
-  process.stderr.write('Installing dependencies (npm ci)…\n');
-  const install = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { stdio: 'inherit' });
+  // `npm install` rather than `npm ci`: with a lock file it installs the locked versions too, and it tolerates
+  // registries that carry only this platform's optional binaries (the lock then lists no others, which `npm ci`
+  // rejects as out of sync).
+  process.stderr.write('Installing dependencies (npm install)…\n');
+  const install = spawnSync('npm', ['install', '--no-audit', '--no-fund'], { stdio: 'inherit' });
   if (install.status !== 0) process.exit(install.status ?? 1);
   writeFileSync(stamp, lockHash);
 }
