@@ -1,5 +1,7 @@
 import { Command } from 'commander';
+import { registerExpandCommand } from './commands/expand.js';
 import { registerServerCommand } from './commands/server.js';
+import { registerValidateCommand } from './commands/validate.js';
 import { sweepVersion } from './version.js';
 
 /** The `sweep` command tree. Parsing errors surface as CommanderError; index.ts turns them into exit codes. */
@@ -12,5 +14,7 @@ export function buildProgram(): Command {
     .exitOverride()
     .configureOutput({ outputError: (message, write) => write(`sweep: ${message.replace(/^error: /, '')}`) });
   registerServerCommand(program);
+  registerValidateCommand(program);
+  registerExpandCommand(program);
   return program;
 }

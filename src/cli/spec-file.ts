@@ -1,0 +1,62 @@
+import { readFileSync } from 'node:fs';
+import { InvalidArgumentError, type Command } from 'commander';
+import { ConfigError } from '../errors.js';
+import { parseSpec, type SpecOverrides } from '../spec/load-spec.js';
+import { formatProblem } from '../spec/problems.js';
+import type { ArgStyle, SweepSpec } from '../spec/spec-types.js';
+
+export interface SpecCommandOptions {
+  args?: ArgStyle;
+  seed?: number;
+  samples?: number;
+  maxTrials?: number;
+}
+
+/** Reads and checks a spec file; every problem becomes one `file:line:column key: message` line. */
+export function readSpecFile(file: string, command: readonly string[], options: SpecCommandOptions): SweepSpec {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (error as Error).message;
+    throw new ConfigError([`${file}: cannot read the spec: ${reason}`]);
+  }
+  const overrides: SpecOverrides = {
+    ...(command.length > 0 ? { command } : {}),
+    ...(options.args ? { args: options.args } : {}),
+    ...(options.seed === undefined ? {} : { seed: options.seed }),
+    ...(options.samples === undefined ? {} : { samples: options.samples }),
+    ...(options.maxTrials === undefined ? {} : { maxTrials: options.maxTrials }),
+  };
+  const result = parseSpec(text, overrides);
+  if (!result.ok) throw new ConfigError(result.problems.map((problem) => formatProblem(file, problem)));
+  return result.spec;
+}
+
+function wholeNumber(minimum: number) {
+  return (value: string): number => {
+    const number = Number(value);
+    if (!/^\d+$/.test(value) || number < minimum)
+      throw new InvalidArgumentError(`expected a whole number >= ${minimum}.`);
+    return number;
+  };
+}
+
+function argStyle(value: string): ArgStyle {
+  if (!['equals', 'space', 'hydra', 'none'].includes(value)) {
+    throw new InvalidArgumentError('expected equals (--lr=0.1), space (--lr 0.1), hydra (lr=0.1) or none.');
+  }
+  return value as ArgStyle;
+}
+
+/** The spec file argument, the command after `--`, and the overrides every spec-reading command accepts. */
+export function addSpecArguments(command: Command): Command {
+  return command
+    .argument('<spec>', 'parameters.yml: a mapping of parameters, or a sweep document')
+    .argument('[command...]', 'the trial command, after "--" (overrides command: in the file)')
+    .option('--args <style>', 'how parameters become arguments: equals, space, hydra or none', argStyle)
+    .option('--seed <n>', 'random-search seed (overrides seed: in the file)', wholeNumber(0))
+    .option('--samples <n>', 'random draws per grid point (overrides samples:)', wholeNumber(1))
+    .option('--max-trials <n>', 'refuse sweeps with more trials than this (overrides max_trials:)', wholeNumber(1));
+}

@@ -1,0 +1,76 @@
+import { parseTemplate, placeholderNames } from './command-template.js';
+import { trialCount, trialParameters, varyingParameterNames } from './expand.js';
+import { formatScalar } from './number-format.js';
+import type { JsonValue, SweepSpec } from './spec-types.js';
+
+export interface RenderedTrial {
+  readonly index: number;
+  /** Stable and readable: `t007_lr=0.001_batch_size=64`; safe in file names and workflow IDs. */
+  readonly name: string;
+  readonly params: Record<string, JsonValue>;
+  /** The exact argv; no shell ever sees it, so quotes, `$()` and `;` in values stay plain text. */
+  readonly argv: string[];
+  /** Variables the trial gets besides the worker's: the spec's env, SWEEP_PARAMS, and SWEEP_PARAM_* if asked. */
+  readonly env: Record<string, string>;
+}
+
+/** Facts known only where the trial runs; previews show `<trial_dir>` instead. */
+export interface RunContext {
+  readonly trialDir?: string;
+  readonly sweepId?: string;
+}
+
+const MAX_NAME_LENGTH = 120;
+
+export function formatValue(value: JsonValue): string {
+  return value !== null && typeof value === 'object' ? JSON.stringify(value) : formatScalar(value);
+}
+
+export function paramEnvName(name: string): string {
+  return `SWEEP_PARAM_${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
+}
+
+export function trialName(spec: SweepSpec, index: number, params: Record<string, JsonValue>): string {
+  const width = Math.max(3, String(trialCount(spec) - 1).length);
+  const parts = varyingParameterNames(spec).map(
+    (name) => `${name}=${formatValue(params[name] ?? null).replace(/[^A-Za-z0-9.+-]+/g, '-')}`,
+  );
+  return [`t${String(index).padStart(width, '0')}`, ...parts].join('_').slice(0, MAX_NAME_LENGTH);
+}
+
+function optionArgs(style: SweepSpec['args'], name: string, value: JsonValue): string[] {
+  if (style === 'none') return [];
+  if (style === 'hydra') return [`${name}=${value === null ? 'null' : formatValue(value)}`];
+  if (value === false) return [];
+  if (value === true) return [`--${name}`];
+  return style === 'equals' ? [`--${name}=${formatValue(value)}`] : [`--${name}`, formatValue(value)];
+}
+
+export function renderTrial(spec: SweepSpec, index: number, context: RunContext = {}): RenderedTrial {
+  const params = trialParameters(spec, index);
+  const name = trialName(spec, index, params);
+  const builtins: Record<string, string> = {
+    trial_index: String(index),
+    trial_name: name,
+    trial_dir: context.trialDir ?? '<trial_dir>',
+    sweep_id: context.sweepId ?? '<sweep_id>',
+  };
+  const fill = (placeholder: string): string =>
+    Object.hasOwn(params, placeholder)
+      ? formatValue(params[placeholder] ?? null)
+      : (builtins[placeholder] ?? `{${placeholder}}`);
+  const argv = spec.command.map((element) =>
+    parseTemplate(element)
+      .map((part) => (typeof part === 'string' ? part : fill(part.placeholder)))
+      .join(''),
+  );
+  const used = placeholderNames(spec.command);
+  for (const parameter of spec.parameters) {
+    if (!used.has(parameter.name)) argv.push(...optionArgs(spec.args, parameter.name, params[parameter.name] ?? null));
+  }
+  const env: Record<string, string> = { ...spec.env, SWEEP_PARAMS: JSON.stringify(params) };
+  if (spec.paramEnv) {
+    for (const [key, value] of Object.entries(params)) env[paramEnvName(key)] = formatValue(value);
+  }
+  return { index, name, params, argv, env };
+}

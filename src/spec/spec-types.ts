@@ -1,0 +1,62 @@
+// The normalized sweep spec: plain JSON only, so it can be a workflow input and be replayed.
+
+export type Scalar = string | number | boolean | null;
+export type JsonValue = Scalar | JsonValue[] | { [key: string]: JsonValue };
+
+/** A finite, ordered set of values; never materialized, so a million-point axis costs nothing. */
+export type GridAxis =
+  | { readonly kind: 'values'; readonly values: readonly JsonValue[] }
+  /** start + k·step for k in [0, count) */
+  | { readonly kind: 'range'; readonly start: number; readonly step: number; readonly count: number }
+  /** `count` evenly spaced values from start to stop inclusive */
+  | { readonly kind: 'linspace'; readonly start: number; readonly stop: number; readonly count: number }
+  /** `count` geometrically spaced values from start to stop inclusive (numpy's geomspace) */
+  | { readonly kind: 'logspace'; readonly start: number; readonly stop: number; readonly count: number };
+
+export type Distribution =
+  | { readonly kind: 'uniform'; readonly min: number; readonly max: number; readonly q?: number }
+  | { readonly kind: 'loguniform'; readonly min: number; readonly max: number; readonly q?: number }
+  | { readonly kind: 'normal'; readonly mu: number; readonly sigma: number; readonly q?: number }
+  /** uniform integer, both ends included */
+  | { readonly kind: 'int'; readonly min: number; readonly max: number }
+  | { readonly kind: 'choice'; readonly values: readonly JsonValue[]; readonly weights?: readonly number[] }
+  | { readonly kind: 'poisson'; readonly lambda: number }
+  | { readonly kind: 'chisquare'; readonly df: number };
+
+export type ParameterSpec =
+  | { readonly name: string; readonly type: 'grid'; readonly axis: GridAxis }
+  | { readonly name: string; readonly type: 'random'; readonly distribution: Distribution };
+
+/** How parameters become arguments: `--lr=0.1`, `--lr 0.1`, `lr=0.1` (Hydra), or only through placeholders. */
+export type ArgStyle = 'equals' | 'space' | 'hydra' | 'none';
+
+export interface Resources {
+  /** GPUs per trial; 0 runs the trial on a CPU slot. */
+  readonly gpus: number;
+  readonly gpuMemoryMb?: number;
+  readonly cpus?: number;
+  readonly memoryMb?: number;
+}
+
+export interface SweepSpec {
+  readonly name?: string;
+  /** argv template; `{name}` placeholders are filled per trial. */
+  readonly command: readonly string[];
+  readonly method: 'grid' | 'random';
+  /** Random samples per grid point (1 for a pure grid). */
+  readonly samples: number;
+  readonly seed: number;
+  /** In file order: the first varies slowest. */
+  readonly parameters: readonly ParameterSpec[];
+  readonly metric?: { readonly name: string; readonly goal: 'minimize' | 'maximize' };
+  readonly maxParallel?: number;
+  readonly retries: number;
+  readonly timeoutSeconds?: number;
+  readonly resources: Resources;
+  readonly env: Readonly<Record<string, string>>;
+  readonly workdir?: string;
+  readonly args: ArgStyle;
+  /** Also export each parameter as SWEEP_PARAM_<NAME>. */
+  readonly paramEnv: boolean;
+  readonly maxTrials: number;
+}
