@@ -23,6 +23,8 @@ const build = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-
   stdio: 'inherit',
 });
 if (build.status !== 0) process.exit(build.status ?? 1);
+const bundle = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/bundle-workflows.ts'], { stdio: 'inherit' });
+if (bundle.status !== 0) process.exit(bundle.status ?? 1);
 
 const binary = await resolveTemporalBinary();
 const dataDir = mkdtempSync(join(tmpdir(), 'sweep-test-server-'));

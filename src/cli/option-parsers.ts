@@ -24,3 +24,13 @@ export function parseKeyEqualsJson(value: string, previous: string[]): string[] 
   }
   return collect(value, previous);
 }
+
+/** A whole-number option value >= `minimum`. */
+export function parseCount(minimum: number) {
+  return (value: string): number => {
+    const number = Number(value);
+    if (!/^\d+$/.test(value) || number < minimum)
+      throw new InvalidArgumentError(`expected a whole number >= ${minimum}.`);
+    return number;
+  };
+}

@@ -2,6 +2,14 @@ import { Command } from 'commander';
 import { registerExpandCommand } from './commands/expand.js';
 import { registerServerCommand } from './commands/server.js';
 import { registerValidateCommand } from './commands/validate.js';
+import { registerWorkerCommand } from './commands/worker.js';
+import { registerStartCommand } from './commands/start.js';
+import { registerWatchCommand } from './commands/watch.js';
+import { registerStatusCommand } from './commands/status.js';
+import { registerResultsCommand } from './commands/results.js';
+import { registerLogsCommand } from './commands/logs.js';
+import { registerCancelCommand } from './commands/cancel.js';
+import { registerListCommand } from './commands/list.js';
 import { sweepVersion } from './version.js';
 
 /** The `sweep` command tree. Parsing errors surface as CommanderError; index.ts turns them into exit codes. */
@@ -13,8 +21,16 @@ export function buildProgram(): Command {
     .showSuggestionAfterError()
     .exitOverride()
     .configureOutput({ outputError: (message, write) => write(`sweep: ${message.replace(/^error: /, '')}`) });
-  registerServerCommand(program);
+  registerStartCommand(program);
+  registerWatchCommand(program);
+  registerStatusCommand(program);
+  registerResultsCommand(program);
+  registerLogsCommand(program);
+  registerCancelCommand(program);
+  registerListCommand(program);
   registerValidateCommand(program);
   registerExpandCommand(program);
+  registerWorkerCommand(program);
+  registerServerCommand(program);
   return program;
 }

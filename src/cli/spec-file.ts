@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { ConfigError } from '../errors.js';
+import { parseCount } from './option-parsers.js';
 import { parseSpec, type SpecOverrides } from '../spec/load-spec.js';
 import { formatProblem } from '../spec/problems.js';
 import type { ArgStyle, SweepSpec } from '../spec/spec-types.js';
@@ -10,6 +11,7 @@ export interface SpecCommandOptions {
   seed?: number;
   samples?: number;
   maxTrials?: number;
+  pool?: string;
 }
 
 /** Reads and checks a spec file; every problem becomes one `file:line:column key: message` line. */
@@ -28,19 +30,11 @@ export function readSpecFile(file: string, command: readonly string[], options: 
     ...(options.seed === undefined ? {} : { seed: options.seed }),
     ...(options.samples === undefined ? {} : { samples: options.samples }),
     ...(options.maxTrials === undefined ? {} : { maxTrials: options.maxTrials }),
+    ...(options.pool ? { pool: options.pool } : {}),
   };
   const result = parseSpec(text, overrides);
   if (!result.ok) throw new ConfigError(result.problems.map((problem) => formatProblem(file, problem)));
   return result.spec;
-}
-
-function wholeNumber(minimum: number) {
-  return (value: string): number => {
-    const number = Number(value);
-    if (!/^\d+$/.test(value) || number < minimum)
-      throw new InvalidArgumentError(`expected a whole number >= ${minimum}.`);
-    return number;
-  };
 }
 
 function argStyle(value: string): ArgStyle {
@@ -56,7 +50,7 @@ export function addSpecArguments(command: Command): Command {
     .argument('<spec>', 'parameters.yml: a mapping of parameters, or a sweep document')
     .argument('[command...]', 'the trial command, after "--" (overrides command: in the file)')
     .option('--args <style>', 'how parameters become arguments: equals, space, hydra or none', argStyle)
-    .option('--seed <n>', 'random-search seed (overrides seed: in the file)', wholeNumber(0))
-    .option('--samples <n>', 'random draws per grid point (overrides samples:)', wholeNumber(1))
-    .option('--max-trials <n>', 'refuse sweeps with more trials than this (overrides max_trials:)', wholeNumber(1));
+    .option('--seed <n>', 'random-search seed (overrides seed: in the file)', parseCount(0))
+    .option('--samples <n>', 'random draws per grid point (overrides samples:)', parseCount(1))
+    .option('--max-trials <n>', 'refuse sweeps with more trials than this (overrides max_trials:)', parseCount(1));
 }

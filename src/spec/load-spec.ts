@@ -16,6 +16,7 @@ export interface SpecOverrides {
   readonly seed?: number;
   readonly samples?: number;
   readonly maxTrials?: number;
+  readonly pool?: string;
 }
 
 export type SpecResult =
@@ -66,6 +67,11 @@ const documentSchema = z.strictObject({
     .optional(),
   max_parallel: z.int().min(1).optional(),
   retries: z.int().min(0).max(100).optional(),
+  non_retryable_exit_codes: z.array(z.int().min(1).max(255)).optional(),
+  pool: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'expected up to 63 letters, digits, ".", "_" or "-"')
+    .optional(),
   timeout: duration.optional(),
   resources: z
     .strictObject({
@@ -583,6 +589,8 @@ export function parseSpec(text: string, overrides: SpecOverrides = {}): SpecResu
     ...(document.metric ? { metric: document.metric } : {}),
     ...(document.max_parallel === undefined ? {} : { maxParallel: document.max_parallel }),
     retries: document.retries ?? 0,
+    ...(document.non_retryable_exit_codes ? { nonRetryableExitCodes: document.non_retryable_exit_codes } : {}),
+    pool: overrides.pool ?? document.pool ?? 'default',
     ...(document.timeout === undefined ? {} : { timeoutSeconds: document.timeout }),
     resources: {
       gpus: resources?.gpus ?? 1,

@@ -51,6 +51,10 @@ export interface SweepSpec {
   readonly metric?: { readonly name: string; readonly goal: 'minimize' | 'maximize' };
   readonly maxParallel?: number;
   readonly retries: number;
+  /** Exit codes that mean "retrying cannot help" (bad arguments, say): the trial fails at once. */
+  readonly nonRetryableExitCodes?: readonly number[];
+  /** The worker pool trials run on: workers started with `--pool NAME` (default "default"). */
+  readonly pool: string;
   readonly timeoutSeconds?: number;
   readonly resources: Resources;
   readonly env: Readonly<Record<string, string>>;

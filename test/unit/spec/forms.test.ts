@@ -88,6 +88,8 @@ seed: 7
 metric: {name: val_loss, goal: minimize}
 max_parallel: 3
 retries: 2
+non_retryable_exit_codes: [2]
+pool: a100
 timeout: 1h30m
 resources: {gpus: 1, gpu_memory: 10GiB, cpus: 4, memory: 16GB}
 env: {WANDB_MODE: offline, OMP_NUM_THREADS: 4}
@@ -114,6 +116,8 @@ parameters:
     metric: { name: 'val_loss', goal: 'minimize' },
     maxParallel: 3,
     retries: 2,
+    nonRetryableExitCodes: [2],
+    pool: 'a100',
     timeoutSeconds: 5400,
     resources: { gpus: 1, gpuMemoryMb: 10737, cpus: 4, memoryMb: 16000 },
     env: { WANDB_MODE: 'offline', OMP_NUM_THREADS: '4' },

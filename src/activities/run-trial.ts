@@ -1,0 +1,188 @@
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { join } from 'node:path';
+import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
+import { renderTrial } from '../spec/render.js';
+import { trialWorkflowId } from '../temporal/names.js';
+import type { RunTrialInput, RunTrialResult, TrialProgress } from '../workflows/types.js';
+import { describeExit, exitCodeOf } from './exit-status.js';
+import { FAILURE_TYPES } from './failure-types.js';
+import { MetricTracker, parseMetricLine } from './metric-lines.js';
+import { TrialProcess, type TrialExit } from './trial-process.js';
+import type { ServerWatch } from './server-watch.js';
+import type { TrialRegistry } from './trial-registry.js';
+
+export interface TrialRunnerDeps {
+  /** This worker's queue name, e.g. `hostB-gpu1`: shown in status and heartbeats. */
+  readonly workerName: string;
+  readonly host: string;
+  /** The CUDA_VISIBLE_DEVICES value for trials: a GPU index, or '' for CPU-only slots. */
+  readonly visibleDevices: string;
+  /** Root of the per-trial directories: `<trialsDir>/<sweep>/<trial>/`. */
+  readonly trialsDir: string;
+  /** How long a cancelled trial gets between SIGTERM and SIGKILL. */
+  readonly killGraceMs: number;
+  /** How often progress is heartbeated (the SDK throttles what reaches the server). */
+  readonly heartbeatEveryMs: number;
+  readonly serverWatch: ServerWatch;
+  readonly registry: TrialRegistry;
+}
+
+const STDERR_TAIL_LINES = 20;
+
+/** Splits a stream of chunks into lines; the last partial line waits for its end. */
+function lineSplitter(onLine: (line: string) => void): { push(chunk: string): void; end(): void } {
+  let partial = '';
+  return {
+    push(chunk) {
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) onLine(line);
+    },
+    end() {
+      if (partial) onLine(partial);
+      partial = '';
+    },
+  };
+}
+
+function closeStream(stream: WriteStream): Promise<void> {
+  return new Promise((resolve) => stream.end(resolve));
+}
+
+export function createTrialActivities(deps: TrialRunnerDeps) {
+  async function runTrial(input: RunTrialInput): Promise<RunTrialResult> {
+    const context = Context.current();
+    const { spec, sweepId, index, attempt } = input;
+    const trialDir = join(deps.trialsDir, sweepId, renderTrial(spec, index).name);
+    const trial = renderTrial(spec, index, { trialDir, sweepId });
+    const logsDir = join(trialDir, 'logs');
+    mkdirSync(logsDir, { recursive: true });
+
+    const stdoutLog = createWriteStream(join(logsDir, `attempt-${attempt}.stdout`));
+    const stderrLog = createWriteStream(join(logsDir, `attempt-${attempt}.stderr`));
+    const metricsLog = createWriteStream(join(trialDir, 'metrics.jsonl'), { flags: 'a' });
+    const tracker = new MetricTracker(spec.metric);
+    const stderrTail: string[] = [];
+    const startedAt = Date.now();
+    const progress = (): TrialProgress => ({
+      ...(tracker.step === undefined ? {} : { step: tracker.step }),
+      metrics: { ...tracker.metrics },
+      ...(tracker.best === undefined ? {} : { best: tracker.best }),
+      pid: running.pgid,
+      worker: deps.workerName,
+      startedAt,
+    });
+
+    const stdoutLines = lineSplitter((line) => {
+      const report = parseMetricLine(line);
+      if (!report) return;
+      tracker.record(report);
+      metricsLog.write(`${JSON.stringify({ attempt, time: Date.now(), ...report })}\n`);
+      context.heartbeat(progress());
+    });
+    const stderrLines = lineSplitter((line) => {
+      stderrTail.push(line);
+      if (stderrTail.length > STDERR_TAIL_LINES) stderrTail.shift();
+    });
+
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      ...trial.env,
+      // Set before the trial starts, so no framework can grab another GPU first.
+      CUDA_VISIBLE_DEVICES: deps.visibleDevices,
+      CUDA_DEVICE_ORDER: 'PCI_BUS_ID',
+      PYTHONUNBUFFERED: '1',
+      SWEEP_SWEEP_ID: sweepId,
+      SWEEP_TRIAL_ID: trialWorkflowId(sweepId, index),
+      SWEEP_TRIAL_INDEX: String(index),
+      SWEEP_TRIAL_NAME: trial.name,
+      SWEEP_ATTEMPT: String(attempt),
+      SWEEP_TRIAL_DIR: trialDir,
+      SWEEP_WORKER: deps.workerName,
+      ...(input.resume ? { SWEEP_RESUME: JSON.stringify(input.resume) } : {}),
+    };
+    const running = TrialProcess.start({
+      argv: trial.argv,
+      env,
+      cwd: spec.workdir ?? process.cwd(),
+      onStdout: (chunk) => {
+        stdoutLog.write(chunk);
+        stdoutLines.push(chunk);
+      },
+      onStderr: (chunk) => {
+        stderrLog.write(chunk);
+        stderrLines.push(chunk);
+      },
+    });
+    deps.registry.add(running.pgid);
+    context.heartbeat(progress());
+    const beat = setInterval(() => context.heartbeat(progress()), deps.heartbeatEveryMs);
+
+    // Self-fencing: a worker that cannot reach the server may be presumed dead, and its trial given to
+    // another GPU. Kill the trial before that can happen, so two attempts never run at once.
+    // Fencing at half the heartbeat timeout leaves the other half for the kill, since heartbeats reach the
+    // server at least every second (the worker's maxHeartbeatThrottleInterval).
+    const fence = deps.serverWatch.whenLost((input.heartbeatTimeoutSeconds * 1000) / 2);
+    const fenced = fence.lost.then(() => 'fenced' as const);
+    let exit: TrialExit;
+    try {
+      const outcome = await Promise.race([running.exited, context.cancelled, fenced]);
+      if (outcome === 'fenced') {
+        await running.kill();
+        throw ApplicationFailure.create({
+          type: FAILURE_TYPES.fenced,
+          message: `lost the Temporal server for too long; the trial was stopped so it can move to another worker`,
+        });
+      }
+      exit = outcome;
+    } catch (error) {
+      if (error instanceof CancelledFailure) {
+        await running.terminate(deps.killGraceMs);
+        if (error.message === 'WORKER_SHUTDOWN') {
+          // Handed back at once: the workflow schedules the trial again without waiting for a timeout.
+          throw ApplicationFailure.create({
+            type: FAILURE_TYPES.workerShutdown,
+            message: `worker ${deps.workerName} is shutting down; the trial was stopped at step ${tracker.step ?? 0}`,
+            details: [progress()],
+          });
+        }
+      }
+      throw error;
+    } finally {
+      clearInterval(beat);
+      fence.cancel();
+      deps.registry.remove(running.pgid);
+      stdoutLines.end();
+      stderrLines.end();
+      await Promise.all([closeStream(stdoutLog), closeStream(stderrLog), closeStream(metricsLog)]);
+    }
+
+    const exitCode = exitCodeOf(exit.code, exit.signal);
+    if (exitCode !== 0) {
+      const tail = stderrTail.join('\n').trim();
+      throw ApplicationFailure.create({
+        type: FAILURE_TYPES.commandFailed,
+        message: `${describeExit(exit.code, exit.signal)} on ${deps.workerName}${tail ? `; stderr ends:\n${tail}` : ''}`,
+        details: [{ exitCode, signal: exit.signal, stderrTail: tail }],
+      });
+    }
+    if (spec.metric && tracker.metrics[spec.metric.name] === undefined) {
+      throw ApplicationFailure.create({
+        type: FAILURE_TYPES.metricMissing,
+        message: `exited 0 but never reported the sweep's metric "${spec.metric.name}" (print "@sweep {"${spec.metric.name}": …}" or "${spec.metric.name}=…")`,
+        details: [{ exitCode }],
+      });
+    }
+    return {
+      exitCode,
+      metrics: { ...tracker.metrics },
+      ...(tracker.best === undefined ? {} : { best: tracker.best }),
+      ...(tracker.step === undefined ? {} : { step: tracker.step }),
+      runtimeMs: Date.now() - startedAt,
+      worker: deps.workerName,
+      host: deps.host,
+    };
+  }
+
+  return { runTrial };
+}

@@ -1,0 +1,96 @@
+import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Command } from 'commander';
+import { ConfigError } from '../../errors.js';
+import { defaultDataDir } from '../../server/data-dir.js';
+import { trialCount } from '../../spec/expand.js';
+import { renderTrial } from '../../spec/render.js';
+import { trialWorkflowId } from '../../temporal/names.js';
+import { addConnectionOptions } from '../connection-flags.js';
+import { parseCount } from '../option-parsers.js';
+import { writeOut } from '../output.js';
+import { checkSweepId, sweepMemo } from '../sweep-client.js';
+import { withClient } from '../with-client.js';
+
+interface LogsOptions {
+  follow: boolean;
+  stderr: boolean;
+  attempt?: number;
+  dataDir: string;
+  trialsDir?: string;
+}
+
+/** Copies `file` from byte `from` to stdout; returns the new offset. */
+async function copyFrom(file: string, from: number): Promise<number> {
+  const size = existsSync(file) ? statSync(file).size : 0;
+  if (size <= from) return from;
+  const fd = openSync(file, 'r');
+  try {
+    const buffer = Buffer.alloc(Math.min(size - from, 1 << 20));
+    let offset = from;
+    while (offset < size) {
+      const read = readSync(fd, buffer, 0, Math.min(buffer.length, size - offset), offset);
+      if (read === 0) break;
+      await writeOut(buffer.subarray(0, read).toString('utf8'));
+      offset += read;
+    }
+    return offset;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export function registerLogsCommand(program: Command): void {
+  addConnectionOptions(program.command('logs'))
+    .argument('<sweep>', 'sweep ID')
+    .argument('<trial>', 'trial index or name')
+    .option('--follow', 'keep printing as the trial writes, until it ends', false)
+    .option('--stderr', "the trial's stderr instead of its stdout", false)
+    .option('--attempt <n>', 'which attempt (default: the latest)', parseCount(1))
+    .option('--data-dir <dir>', "the workers' data directory", defaultDataDir())
+    .option('--trials-dir <dir>', "the workers' trial directories (default <data-dir>/trials)")
+    .description("print a trial's captured stdout or stderr (from the trial directory on this host or shared storage)")
+    .action(async (sweepId: string, trial: string, options: LogsOptions, command: Command) =>
+      withClient(command, async (client) => {
+        const memo = await sweepMemo(client, checkSweepId(sweepId));
+        const total = trialCount(memo.spec);
+        const index = /^\d+$/.test(trial)
+          ? Number(trial)
+          : Array.from({ length: Math.min(total, 100_000) }, (_, i) => i).find(
+              (i) => renderTrial(memo.spec, i).name === trial,
+            );
+        if (index === undefined || index >= total)
+          throw new ConfigError([`${trial}: no such trial in ${sweepId} (0..${total - 1})`]);
+        const logsDir = join(
+          options.trialsDir ?? join(options.dataDir, 'trials'),
+          sweepId,
+          renderTrial(memo.spec, index).name,
+          'logs',
+        );
+        const stream = options.stderr ? 'stderr' : 'stdout';
+        const attempts = existsSync(logsDir)
+          ? readdirSync(logsDir).flatMap((name) =>
+              name.endsWith(`.${stream}`) ? [Number(/attempt-(\d+)/.exec(name)?.[1])] : [],
+            )
+          : [];
+        const attempt = options.attempt ?? Math.max(0, ...attempts);
+        if (!options.follow && !attempts.includes(attempt)) {
+          throw new ConfigError([
+            `${sweepId} trial ${index}: no ${stream} log in ${logsDir}${attempt ? ` for attempt ${attempt}` : ''}; ` +
+              'it runs (or ran) on another host: use --trials-dir on shared storage, or run sweep logs there',
+          ]);
+        }
+        const file = join(logsDir, `attempt-${Math.max(attempt, 1)}.${stream}`);
+        let offset = await copyFrom(file, 0);
+        if (!options.follow) return;
+        const handle = client.workflow.getHandle(trialWorkflowId(sweepId, index));
+        for (;;) {
+          const { status } = await handle.describe();
+          offset = await copyFrom(file, offset);
+          if (status.name !== 'RUNNING') return;
+          await delay(250);
+        }
+      }),
+    );
+}

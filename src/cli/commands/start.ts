@@ -1,0 +1,83 @@
+import type { Command } from 'commander';
+import { trialCount } from '../../spec/expand.js';
+import { connectClient } from '../../temporal/connection-config.js';
+import { CONTROL_QUEUE } from '../../temporal/names.js';
+import type { SweepOptions } from '../../workflows/types.js';
+import { addConnectionOptions, connectionFromOptions } from '../connection-flags.js';
+import { followSweep } from '../follow.js';
+import { parseCount } from '../option-parsers.js';
+import { addSpecArguments, readSpecFile, type SpecCommandOptions } from '../spec-file.js';
+import { startSweep } from '../sweep-client.js';
+import { webUiLink } from '../web-ui.js';
+
+interface StartOptions extends SpecCommandOptions {
+  wait: boolean;
+  heartbeatTimeout: number;
+  window?: number;
+  continueAsNewAfter: number;
+  maxLost: number;
+  controlQueue: string;
+  json: boolean;
+}
+
+/** Default trials in flight: enough to keep the next trial queued behind every busy slot of a small cluster. */
+const DEFAULT_WINDOW = 64;
+
+export async function runStart(file: string, commandArgs: string[], options: StartOptions, command: Command) {
+  const spec = readSpecFile(file, commandArgs, options);
+  const connection = connectionFromOptions(command.opts());
+  const client = await connectClient(connection);
+  const sweepOptions: SweepOptions = {
+    heartbeatTimeoutSeconds: options.heartbeatTimeout,
+    window: Math.max(1, options.window ?? spec.maxParallel ?? DEFAULT_WINDOW),
+    pool: spec.pool,
+    controlQueue: options.controlQueue,
+    continueAsNewAfterEvents: options.continueAsNewAfter,
+    maxLostAttempts: options.maxLost,
+  };
+  const sweepId = await startSweep(client, spec, sweepOptions);
+  const link = webUiLink(connection, sweepId);
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify({ sweepId, trials: trialCount(spec), webUi: link })}\n`);
+  } else {
+    process.stdout.write(`${sweepId}\n`);
+    process.stderr.write(
+      `Started sweep ${sweepId}: ${trialCount(spec)} trial(s) on pool "${spec.pool}".\n` +
+        (link ? `  Web UI: ${link}\n` : '') +
+        `  Follow it with: sweep watch ${sweepId}\n`,
+    );
+  }
+  try {
+    if (options.wait) await followSweep(client, sweepId);
+  } finally {
+    await client.connection.close();
+  }
+}
+
+export function registerStartCommand(program: Command): void {
+  addConnectionOptions(addSpecArguments(program.command('start')))
+    .description('validate a spec and start it as a durable sweep; prints its ID (nothing starts if invalid)')
+    .option('--wait', 'follow the sweep to its end and print the results table', false)
+    .option('--pool <name>', 'run on this worker pool (overrides pool: in the file)')
+    .option(
+      '--heartbeat-timeout <seconds>',
+      'a worker silent this long is presumed dead; its trial moves',
+      parseCount(2),
+      30,
+    )
+    .option(
+      '--window <n>',
+      'trials in flight at once, queued ahead of free slots (default: max_parallel or 64)',
+      parseCount(1),
+    )
+    .option(
+      '--continue-as-new-after <events>',
+      'history events per sweep run before continuing as new',
+      parseCount(100),
+      5000,
+    )
+    .option('--max-lost <n>', 'fail a trial after its worker was lost this many times', parseCount(1), 10)
+    .option('--control-queue <name>', "queue of the workflow tasks; must match the workers'", CONTROL_QUEUE)
+    .option('--json', 'print {sweepId, trials, webUi} as JSON', false)
+    .action(runStart);
+}

@@ -1,0 +1,76 @@
+import type { Client } from '@temporalio/client';
+import type { Command } from 'commander';
+import { ConfigError } from '../../errors.js';
+import { formatValue } from '../../spec/render.js';
+import { addConnectionOptions } from '../connection-flags.js';
+import { liveTrial, sweepMemo, sweepProgress, type LiveTrial } from '../sweep-client.js';
+import { formatDuration, formatTable } from '../table.js';
+import { withClient } from '../with-client.js';
+
+async function latestRunningSweep(client: Client): Promise<string> {
+  for await (const execution of client.workflow.list({
+    query: 'WorkflowType = "sweepWorkflow" AND ExecutionStatus = "Running"',
+    pageSize: 1,
+  })) {
+    return execution.workflowId;
+  }
+  throw new ConfigError(['no running sweep; give a sweep ID (sweep list shows them)']);
+}
+
+function liveRow(trial: LiveTrial, now: number): string[] {
+  const metrics = Object.entries(trial.progress?.metrics ?? {})
+    .map(([name, value]) => `${name}=${formatValue(value)}`)
+    .join(' ');
+  return [
+    String(trial.index),
+    trial.name,
+    trial.state,
+    String(trial.attempt),
+    trial.worker ?? '',
+    trial.startedAt ? formatDuration(now - trial.startedAt.getTime()) : '',
+    trial.heartbeatAt ? formatDuration(now - trial.heartbeatAt.getTime()) : '',
+    trial.progress?.step === undefined ? '' : String(trial.progress.step),
+    metrics,
+  ];
+}
+
+export async function showStatus(client: Client, sweepId: string | undefined, json: boolean): Promise<void> {
+  const id = sweepId ?? (await latestRunningSweep(client));
+  const memo = await sweepMemo(client, id);
+  const progress = await sweepProgress(client, id);
+  const live = await Promise.all(progress.running.map((index) => liveTrial(client, id, index, memo.spec)));
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ ...progress, trials: live })}\n`);
+    return;
+  }
+  const { total, succeeded, failed, cancelled } = progress.counts;
+  const running = live.filter((trial) => trial.state === 'running').length;
+  const queued = total - succeeded - failed - cancelled - running;
+  const lines = [
+    `sweep ${id}: ${progress.state}`,
+    `  ${total} trials: ${succeeded} succeeded, ${failed} failed, ${cancelled} cancelled, ${running} running, ${queued} waiting`,
+  ];
+  if (progress.best)
+    lines.push(`  best ${memo.spec.metric?.name}: ${progress.best.value} (trial ${progress.best.index})`);
+  if (live.length > 0) {
+    const header = ['trial', 'name', 'state', 'attempt', 'worker', 'runtime', 'heartbeat', 'step', 'metrics'];
+    lines.push(
+      '',
+      formatTable(
+        header,
+        live.map((trial) => liveRow(trial, Date.now())),
+      ),
+    );
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+export function registerStatusCommand(program: Command): void {
+  addConnectionOptions(program.command('status'))
+    .argument('[sweep]', 'sweep ID (default: the newest running sweep)')
+    .option('--json', 'print the progress and the trials in flight as JSON', false)
+    .description('counts per state, and for each trial in flight: attempt, worker, runtime, heartbeat age, metrics')
+    .action(async (sweepId: string | undefined, options: { json: boolean }, command: Command) =>
+      withClient(command, (client) => showStatus(client, sweepId, options.json)),
+    );
+}

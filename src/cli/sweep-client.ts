@@ -1,0 +1,140 @@
+import { randomBytes } from 'node:crypto';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import proto from '@temporalio/proto';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { ConfigError } from '../errors.js';
+import { trialCount } from '../spec/expand.js';
+import { renderTrial } from '../spec/render.js';
+import type { SweepSpec } from '../spec/spec-types.js';
+import { isSweepId, newSweepId, trialWorkflowId } from '../temporal/names.js';
+import { sweepIdKey, sweepStateKey } from '../temporal/search-attributes.js';
+import { sweepProgressQuery } from '../workflows/messages.js';
+import type { SweepResult } from '../workflows/sweep-workflow.js';
+import type { SweepInput, SweepOptions, SweepProgress, TrialProgress, TrialSummary } from '../workflows/types.js';
+
+/** What the sweep keeps in its memo, so any CLI can show and retry it without its history. */
+// A type alias, not an interface: the memo option wants an index-signature-compatible record.
+export type SweepMemo = {
+  readonly spec: SweepSpec;
+  readonly options: SweepOptions;
+  readonly retryOf?: string;
+  /** The trial indices this sweep runs, when not all of them (a retry of failed trials). */
+  readonly indices?: readonly number[];
+};
+
+export async function startSweep(
+  client: Client,
+  spec: SweepSpec,
+  options: SweepOptions,
+  extra: { readonly indices?: readonly number[]; readonly retryOf?: string } = {},
+): Promise<string> {
+  const sweepId = newSweepId(spec.name, new Date(), randomBytes(2).toString('hex'));
+  const input: SweepInput = { sweepId, spec, options, ...(extra.indices ? { indices: extra.indices } : {}) };
+  const memo: SweepMemo = {
+    spec,
+    options,
+    ...(extra.retryOf ? { retryOf: extra.retryOf } : {}),
+    ...(extra.indices ? { indices: extra.indices } : {}),
+  };
+  const count = extra.indices?.length ?? trialCount(spec);
+  await client.workflow.start('sweepWorkflow', {
+    workflowId: sweepId,
+    taskQueue: options.controlQueue,
+    args: [input],
+    memo,
+    typedSearchAttributes: [
+      { key: sweepIdKey, value: sweepId },
+      { key: sweepStateKey, value: 'running' },
+    ],
+    staticSummary: `${spec.name ?? 'sweep'}: ${count} trials${extra.retryOf ? ` (retry of ${extra.retryOf})` : ''}`,
+  });
+  return sweepId;
+}
+
+export function checkSweepId(id: string): string {
+  if (!isSweepId(id)) throw new ConfigError([`${id}: not a sweep ID (letters, digits, ".", "_", "-")`]);
+  return id;
+}
+
+/** The sweep's memo (spec and options); a ConfigError when there is no such sweep. */
+export async function sweepMemo(client: Client, sweepId: string): Promise<SweepMemo & { status: string }> {
+  try {
+    const description = await client.workflow.getHandle(checkSweepId(sweepId)).describe();
+    const memo = description.memo as SweepMemo | undefined;
+    if (!memo?.spec || description.type !== 'sweepWorkflow') throw new ConfigError([`${sweepId}: not a sweep`]);
+    return { ...memo, status: description.status.name };
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) throw new ConfigError([`${sweepId}: no such sweep`]);
+    throw error;
+  }
+}
+
+export async function sweepProgress(client: Client, sweepId: string): Promise<SweepProgress> {
+  return client.workflow.getHandle(sweepId).query(sweepProgressQuery);
+}
+
+export async function sweepResult(client: Client, sweepId: string): Promise<SweepResult> {
+  return (await client.workflow.getHandle(sweepId).result()) as SweepResult;
+}
+
+/** A row of `sweep results`: a finished trial's summary, or what is known of one still to finish. */
+export type TrialRow = TrialSummary;
+
+/** Every trial of a sweep, by index: finished ones from their memo, the rest from the spec. */
+export async function trialRows(client: Client, sweepId: string, memo: SweepMemo): Promise<TrialRow[]> {
+  const rows = new Map<number, TrialRow>();
+  const query = `SweepId = "${sweepId}" AND WorkflowType = "trialWorkflow"`;
+  for await (const execution of client.workflow.list({ query, pageSize: 1000 })) {
+    const summary = (execution.memo as { summary?: TrialSummary } | undefined)?.summary;
+    if (summary) rows.set(summary.index, summary);
+  }
+  const indices = memo.indices ?? Array.from({ length: trialCount(memo.spec) }, (_, index) => index);
+  const result: TrialRow[] = [];
+  for (const index of indices) {
+    const known = rows.get(index);
+    if (known) {
+      result.push(known);
+      continue;
+    }
+    const trial = renderTrial(memo.spec, index);
+    result.push({ sweepId, index, name: trial.name, params: trial.params, state: 'queued', attempts: [], metrics: {} });
+  }
+  return result;
+}
+
+/** What a trial in flight is doing right now, from its workflow's pending activity. */
+export interface LiveTrial {
+  readonly index: number;
+  readonly name: string;
+  readonly state: 'queued' | 'running' | 'finishing';
+  readonly attempt: number;
+  readonly worker?: string;
+  readonly startedAt?: Date;
+  readonly heartbeatAt?: Date;
+  readonly progress?: TrialProgress;
+}
+
+export async function liveTrial(client: Client, sweepId: string, index: number, spec: SweepSpec): Promise<LiveTrial> {
+  const name = renderTrial(spec, index).name;
+  const description = await client.workflow.getHandle(trialWorkflowId(sweepId, index)).describe();
+  const pending = description.raw.pendingActivities?.[0];
+  if (!pending) return { index, name, state: 'finishing', attempt: 0 };
+  const started = pending.state === proto.temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED;
+  const details = pending.heartbeatDetails?.payloads?.[0];
+  const progress = details ? defaultPayloadConverter.fromPayload<TrialProgress>(details) : undefined;
+  const toDate = (time: typeof pending.lastStartedTime) =>
+    time?.seconds ? new Date(Number(time.seconds) * 1000 + Math.floor((time.nanos ?? 0) / 1e6)) : undefined;
+  const startedAt = toDate(pending.lastStartedTime);
+  const heartbeatAt = toDate(pending.lastHeartbeatTime);
+  return {
+    index,
+    name,
+    state: started ? 'running' : 'queued',
+    // Each attempt is the trial workflow's next activity, so the activity ID counts attempts.
+    attempt: Number(pending.activityId ?? 1),
+    ...(started && pending.lastWorkerIdentity ? { worker: pending.lastWorkerIdentity } : {}),
+    ...(started && startedAt ? { startedAt } : {}),
+    ...(heartbeatAt ? { heartbeatAt } : {}),
+    ...(progress ? { progress } : {}),
+  };
+}

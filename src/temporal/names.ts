@@ -1,0 +1,28 @@
+// Task-queue names and workflow-ID formats, in one place: IDs are derived, never random where a retry or a
+// later run must find the same thing.
+
+/** Workflow tasks of every sweep and trial; any `sweep worker` serves it, so no head node is needed. */
+export const CONTROL_QUEUE = 'sweep-control';
+
+/** The queue trials of a pool wait on; every worker of the pool polls it with one poller per free slot. */
+export function poolQueue(pool: string): string {
+  return `sweep-pool-${pool}`;
+}
+
+export const DEFAULT_POOL = 'default';
+
+export function trialWorkflowId(sweepId: string, index: number): string {
+  return `${sweepId}/t${index}`;
+}
+
+const SWEEP_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$/;
+
+export function isSweepId(value: string): boolean {
+  return SWEEP_ID.test(value);
+}
+
+/** `lr-study-20261123-161500-a3f2`: readable, sortable, unique enough to never collide by accident. */
+export function newSweepId(name: string | undefined, now: Date, suffix: string): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${name ?? 'sweep'}-${stamp}-${suffix}`;
+}

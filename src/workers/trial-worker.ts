@@ -1,0 +1,105 @@
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { createTrialActivities } from '../activities/run-trial.js';
+import { ServerWatch } from '../activities/server-watch.js';
+import { TrialRegistry } from '../activities/trial-registry.js';
+import { connectionOptions, type ConnectionConfig } from '../temporal/connection-config.js';
+import { poolQueue } from '../temporal/names.js';
+import { workflowCode } from './workflow-bundle.js';
+
+export interface TrialWorkerOptions {
+  readonly connection: ConnectionConfig;
+  /** This worker's name and queue, e.g. `hostB-gpu1`. */
+  readonly name: string;
+  /** CUDA_VISIBLE_DEVICES for its trials: a GPU index, or '' for CPU-only slots. */
+  readonly visibleDevices: string;
+  /** Trials run at once (several small trials may share one GPU). */
+  readonly slots: number;
+  readonly pool: string;
+  readonly controlQueue: string;
+  readonly trialsDir: string;
+  /** Where the worker records its trials' process groups, to clean up after a crashed predecessor. */
+  readonly stateDir: string;
+  readonly killGraceMs: number;
+  /** Also run sweep and trial workflow tasks (light; any worker may, so there is no head node). */
+  readonly runWorkflows: boolean;
+  readonly verbose: boolean;
+  readonly onReady?: (line: string) => void;
+}
+
+/**
+ * One worker process: polls its pool's queue with one poller per free slot, so a trial only ever reaches a
+ * worker with a free slot (a busy GPU simply does not ask), and a worker that dies stops asking.
+ */
+/** The SDK's logger, minus the warnings our split of workflows and activities onto two workers always causes. */
+function workerLogger(verbose: boolean): DefaultLogger {
+  const expected = /^No (workflows|activities) registered/;
+  return new DefaultLogger(verbose ? 'INFO' : 'WARN', (entry) => {
+    if (expected.test(entry.message)) return;
+    process.stderr.write(
+      `${new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString()} [${entry.level}] ${entry.message}\n`,
+    );
+  });
+}
+
+export async function runTrialWorker(options: TrialWorkerOptions): Promise<void> {
+  // SIGINT/SIGTERM shut the workers down gracefully: running trials are stopped and handed back at once.
+  Runtime.install({ logger: workerLogger(options.verbose) });
+  const connection = await NativeConnection.connect(connectionOptions(options.connection));
+  const registry = new TrialRegistry(join(options.stateDir, `${options.name}.json`));
+  const reaped = registry.reapLeftovers();
+  const serverWatch = new ServerWatch(connection, 1000);
+  serverWatch.start();
+  const identity = `${options.name}#${process.pid}`;
+  const activities = createTrialActivities({
+    workerName: options.name,
+    host: hostname(),
+    visibleDevices: options.visibleDevices,
+    trialsDir: options.trialsDir,
+    killGraceMs: options.killGraceMs,
+    heartbeatEveryMs: 1000,
+    serverWatch,
+    registry,
+  });
+
+  const workers = [
+    await Worker.create({
+      connection,
+      namespace: options.connection.namespace,
+      taskQueue: poolQueue(options.pool),
+      identity,
+      activities,
+      maxConcurrentActivityTaskExecutions: options.slots,
+      // Heartbeats reach the server at least every second, which the self-fencing margin relies on.
+      maxHeartbeatThrottleInterval: '1s',
+      defaultHeartbeatThrottleInterval: '1s',
+      shutdownForceTime: options.killGraceMs + 10_000,
+    }),
+  ];
+  if (options.runWorkflows) {
+    workers.push(
+      await Worker.create({
+        connection,
+        namespace: options.connection.namespace,
+        taskQueue: options.controlQueue,
+        identity,
+        ...workflowCode(),
+        // A sweep cached on a worker that died moves to another worker after this, not the default 10 s.
+        stickyQueueScheduleToStartTimeout: '3s',
+      }),
+    );
+  }
+  const running = Promise.all(workers.map((worker) => worker.run()));
+  const gpu = options.visibleDevices === '' ? 'CPU only' : `CUDA_VISIBLE_DEVICES=${options.visibleDevices}`;
+  options.onReady?.(
+    `worker ${options.name} ready: ${gpu}, ${options.slots} slot(s), pool ${options.pool}, ` +
+      `server ${options.connection.address}${reaped ? `; killed ${reaped} trial(s) a previous worker left` : ''}`,
+  );
+  try {
+    await running;
+  } finally {
+    serverWatch.stop();
+    await connection.close();
+  }
+}

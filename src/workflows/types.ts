@@ -1,0 +1,111 @@
+// Plain-JSON shapes shared by workflows, activities and the CLI (workflow inputs must be plain JSON).
+import type { JsonValue, SweepSpec } from '../spec/spec-types.js';
+
+export type TrialState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+export type SweepState = 'running' | 'completed' | 'failed' | 'cancelled';
+
+/** What a running trial reports in each heartbeat; also what a rescheduled attempt resumes from. */
+export interface TrialProgress {
+  readonly step?: number;
+  readonly metrics: Record<string, number>;
+  /** Best value of the sweep's metric so far in this trial. */
+  readonly best?: number;
+  readonly pid?: number;
+  readonly worker?: string;
+  readonly startedAt?: number;
+}
+
+export interface RunTrialInput {
+  readonly sweepId: string;
+  readonly spec: SweepSpec;
+  readonly index: number;
+  readonly attempt: number;
+  /** The sweep's heartbeat timeout: the worker fences itself well before the server would give up on it. */
+  readonly heartbeatTimeoutSeconds: number;
+  /** Progress of the previous attempt, when it was lost mid-run (its last heartbeat). */
+  readonly resume?: TrialProgress;
+}
+
+export interface RunTrialResult {
+  readonly exitCode: number;
+  readonly metrics: Record<string, number>;
+  readonly best?: number;
+  readonly step?: number;
+  readonly runtimeMs: number;
+  readonly worker: string;
+  readonly host: string;
+}
+
+/** Why one attempt ended, for the trial's history. */
+export interface AttemptRecord {
+  readonly attempt: number;
+  readonly outcome: 'succeeded' | 'failed' | 'lost' | 'timed-out' | 'cancelled';
+  readonly reason?: string;
+  readonly worker?: string;
+  readonly exitCode?: number;
+}
+
+/** The final record of a trial: its workflow result and memo, and a row of `sweep results`. */
+export interface TrialSummary {
+  readonly sweepId: string;
+  readonly index: number;
+  readonly name: string;
+  readonly params: Record<string, JsonValue>;
+  readonly state: TrialState;
+  readonly attempts: readonly AttemptRecord[];
+  readonly exitCode?: number;
+  readonly metrics: Record<string, number>;
+  readonly best?: number;
+  readonly runtimeMs?: number;
+  readonly worker?: string;
+  readonly error?: string;
+}
+
+export interface TrialInput {
+  readonly sweepId: string;
+  readonly spec: SweepSpec;
+  readonly index: number;
+  readonly options: SweepOptions;
+}
+
+export interface SweepOptions {
+  /** Seconds without a heartbeat before a trial's worker counts as lost and the trial moves on. */
+  readonly heartbeatTimeoutSeconds: number;
+  /** Trials started ahead of free slots, so a GPU that frees takes the next one at once. */
+  readonly window: number;
+  readonly pool: string;
+  /** The queue of sweep and trial workflow tasks (default sweep-control); a separate one isolates a cluster. */
+  readonly controlQueue: string;
+  /** Continue-as-new after this many history events (Temporal also suggests it by itself). */
+  readonly continueAsNewAfterEvents: number;
+  /** A trial whose worker is lost this many times fails instead of moving on again. */
+  readonly maxLostAttempts: number;
+}
+
+export interface SweepCounts {
+  readonly total: number;
+  succeeded: number;
+  failed: number;
+  cancelled: number;
+}
+
+export interface SweepProgress {
+  readonly sweepId: string;
+  readonly state: SweepState;
+  readonly counts: SweepCounts;
+  readonly running: readonly number[];
+  readonly nextIndex: number;
+  readonly best?: { readonly index: number; readonly value: number };
+  readonly startedAt: number;
+  readonly runs: number;
+}
+
+export interface SweepInput {
+  readonly sweepId: string;
+  readonly spec: SweepSpec;
+  readonly options: SweepOptions;
+  /** Only these trial indices (a retry of failed trials); all of the spec's when absent. */
+  readonly indices?: readonly number[];
+  /** Carried across continue-as-new. */
+  readonly carried?: Omit<SweepProgress, 'sweepId' | 'state'>;
+}

@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { TrialSummary } from '../../src/workflows/types.js';
+import { TestCluster } from '../helpers/cluster.js';
+import { sharedServerConfig } from '../helpers/temporal.js';
+
+const cluster = new TestCluster(sharedServerConfig().address);
+before(async () => {
+  await Promise.all(['w1', 'w2', 'w3'].map((name) => cluster.startWorker(name)));
+});
+after(() => cluster.stop());
+
+test('a 12-trial grid over 3 CPU-slot workers: results, metrics, and a failing trial after its retries', async () => {
+  const sweepId = await cluster.start(
+    '  x: {range: [1, 12], inclusive: true}\n  steps: 2\n  step_ms: 50\n  fail_on: 7',
+    {
+      settings: 'retries: 1\nmetric: {name: loss, goal: minimize}',
+    },
+  );
+  const watched = await cluster.sweep(['watch', sweepId]);
+  assert.equal(watched.code, 1, 'a failed trial fails the sweep');
+  assert.match(watched.stderr, new RegExp(`sweep ${sweepId} failed: 11 of 12 trials succeeded, 1 failed, 0 cancelled`));
+  assert.match(watched.stdout, /^trial +name +x +steps +step_ms +fail_on +state/);
+
+  const results = await cluster.sweep(['results', sweepId, '--format', 'json']);
+  assert.equal(results.code, 0, results.stderr);
+  const rows = results.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as TrialSummary);
+  assert.equal(rows.length, 12);
+  // Best first: loss = x / 2, so x = 1 leads; the failed trial has no metric and comes last.
+  assert.deepEqual(
+    rows.map((row) => row.params.x),
+    [1, 2, 3, 4, 5, 6, 8, 9, 10, 11, 12, 7],
+  );
+  for (const row of rows.filter((row) => row.params.x !== 7)) {
+    assert.equal(row.state, 'succeeded');
+    assert.equal(row.exitCode, 0);
+    assert.deepEqual(row.params, { x: row.params.x, steps: 2, step_ms: 50, fail_on: 7 });
+    assert.equal(row.metrics.loss, (row.params.x as number) / 2);
+    assert.equal(row.best, (row.params.x as number) / 2);
+    assert.match(row.worker ?? '', /^w[123]$/);
+  }
+  const failed = rows.at(-1);
+  assert.equal(failed?.state, 'failed');
+  assert.equal(failed?.exitCode, 3);
+  assert.equal(failed?.attempts.length, 2);
+  assert.deepEqual(
+    failed?.attempts.map((attempt) => attempt.outcome),
+    ['failed', 'failed'],
+  );
+  assert.match(failed?.error ?? '', /^exit 3 on w[123]; stderr ends:\nboom: trial x=7 fails on purpose$/);
+
+  const records = cluster.records(sweepId);
+  assert.equal(records.filter((record) => record.event === 'start').length, 13, 'twelve trials, one retried');
+  assert.ok(records.every((record) => record.event !== 'start' || record.worker.match(/^w[123]$/)));
+});
