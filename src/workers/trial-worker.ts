@@ -85,8 +85,8 @@ export async function runTrialWorker(options: TrialWorkerOptions): Promise<void>
         taskQueue: options.controlQueue,
         identity,
         ...workflowCode(),
-        // A sweep cached on a worker that died moves to another worker after this, not the default 10 s.
-        stickyQueueScheduleToStartTimeout: '3s',
+        // A sweep cached on a worker that died moves to another worker after this, not the default 10 s: sticky tasks only wait on a dead worker.
+        stickyQueueScheduleToStartTimeout: '1s',
       }),
     );
   }

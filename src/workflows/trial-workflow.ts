@@ -1,4 +1,5 @@
 import {
+  ActivityCancellationType,
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
@@ -52,6 +53,9 @@ export async function trialWorkflow(input: TrialInput): Promise<TrialSummary> {
       startToCloseTimeout: spec.timeoutSeconds ? `${spec.timeoutSeconds}s` : '3650d',
       // Retries are decided here, not by the server, so a lost worker and a failing command differ.
       retry: { maximumAttempts: 1 },
+      // Explicit: left unset, the cancellation type reaches core as TRY_CANCEL (measured, despite the documented
+      // default), and a cancelled trial would report "cancelled" while its process still runs.
+      cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
       summary: `${name} · attempt ${attempt}`,
     });
     try {
