@@ -1,6 +1,6 @@
 // `npm test`: builds the CLI, starts one real Temporal dev server for the whole run, and runs every
 // test file under node's test runner against it. Pass files or folders to run a subset.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +8,7 @@ import { join, relative } from 'node:path';
 import { startDevServer } from '../src/server/dev-server.js';
 import { resolveTemporalBinary } from '../src/server/temporal-binary.js';
 import { freePort } from '../test/helpers/free-port.js';
+import { buildProject } from './build-project.js';
 
 function testFiles(paths: readonly string[]): string[] {
   return paths.flatMap((path) => {
@@ -19,12 +20,7 @@ function testFiles(paths: readonly string[]): string[] {
 }
 
 const files = testFiles(process.argv.length > 2 ? process.argv.slice(2) : ['test']).sort();
-const build = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], {
-  stdio: 'inherit',
-});
-if (build.status !== 0) process.exit(build.status ?? 1);
-const bundle = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/bundle-workflows.ts'], { stdio: 'inherit' });
-if (bundle.status !== 0) process.exit(bundle.status ?? 1);
+buildProject();
 
 const binary = await resolveTemporalBinary();
 const dataDir = mkdtempSync(join(tmpdir(), 'sweep-test-server-'));
