@@ -14,7 +14,10 @@ buildProject();
 const address = '127.0.0.1:7233';
 const dataDir = join(defaultDataDir(), 'example');
 const sweep = (args: string[], stdio: 'inherit' | 'pipe' = 'inherit'): ChildProcess =>
-  spawn(process.execPath, ['bin/sweep.js', ...args], { stdio: ['ignore', stdio, 'inherit'], env: { ...process.env, TEMPORAL_ADDRESS: address } });
+  spawn(process.execPath, ['bin/sweep.js', ...args], {
+    stdio: ['ignore', stdio, 'inherit'],
+    env: { ...process.env, TEMPORAL_ADDRESS: address },
+  });
 
 async function serverAlreadyUp(): Promise<boolean> {
   const connection = await Connection.connect({ address, connectTimeout: '1s' }).catch(() => undefined);
@@ -58,6 +61,8 @@ for (const worker of workers) worker.kill('SIGTERM');
 await Promise.all(workers.map((worker) => once(worker, 'exit')));
 if (server) {
   await server.stop();
-  process.stderr.write(`The sweep's history is kept: \`sweep server --data-dir ${dataDir}\` shows it in the Web UI again.\n`);
+  process.stderr.write(
+    `The sweep's history is kept: \`sweep server --data-dir ${dataDir}\` shows it in the Web UI again.\n`,
+  );
 }
 process.exitCode = code ?? 1;

@@ -14,6 +14,7 @@ export interface TrialRecord {
   readonly worker: string;
   readonly pid: number;
   readonly event: 'start' | 'end' | 'sigterm';
+  readonly visibleDevices?: string;
   readonly time: number;
   readonly from?: number;
   readonly code?: number;
@@ -37,26 +38,28 @@ export class TestCluster {
   }
 
   async startWorker(name: string, slots = 1): Promise<RunningProcess> {
-    const worker = startSweep(
-      [
-        'worker',
-        '--cpu-slots',
-        String(slots),
-        '--queue',
-        name,
-        '--pool',
-        this.pool,
-        '--control-queue',
-        this.controlQueue,
-        '--data-dir',
-        this.dir,
-        '--kill-grace',
-        '2',
-      ],
-      { env: this.env },
-    );
-    this.workers.set(name, worker);
-    await worker.waitForOutput(/ready/);
+    return this.startWorkerWith(name, ['--cpu-slots', String(slots), '--queue', name]);
+  }
+
+  /** A `sweep worker` with these mode flags, on this cluster's pool, control queue and data directory. */
+  async startWorkerWith(
+    label: string,
+    flags: readonly string[],
+    options: { env?: NodeJS.ProcessEnv; ready?: RegExp } = {},
+  ): Promise<RunningProcess> {
+    const common = [
+      '--pool',
+      this.pool,
+      '--control-queue',
+      this.controlQueue,
+      '--data-dir',
+      this.dir,
+      '--kill-grace',
+      '2',
+    ];
+    const worker = startSweep(['worker', ...flags, ...common], { env: { ...this.env, ...options.env } });
+    this.workers.set(label, worker);
+    await worker.waitForOutput(options.ready ?? /ready/);
     return worker;
   }
 
