@@ -2,7 +2,7 @@ import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import { renderTrial } from '../spec/render.js';
-import { trialWorkflowId } from '../temporal/names.js';
+import { logFileName, trialWorkflowId } from '../temporal/names.js';
 import type { RunTrialInput, RunTrialResult, TrialProgress } from '../workflows/types.js';
 import { describeExit, exitCodeOf } from './exit-status.js';
 import { FAILURE_TYPES } from './failure-types.js';
@@ -53,13 +53,13 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
   async function runTrial(input: RunTrialInput): Promise<RunTrialResult> {
     const context = Context.current();
     const { spec, sweepId, index, attempt } = input;
-    const trialDir = join(deps.trialsDir, sweepId, renderTrial(spec, index).name);
+    const trialDir = join(deps.trialsDir, input.directorySweepId, renderTrial(spec, index).name);
     const trial = renderTrial(spec, index, { trialDir, sweepId });
     const logsDir = join(trialDir, 'logs');
     mkdirSync(logsDir, { recursive: true });
 
-    const stdoutLog = createWriteStream(join(logsDir, `attempt-${attempt}.stdout`));
-    const stderrLog = createWriteStream(join(logsDir, `attempt-${attempt}.stderr`));
+    const stdoutLog = createWriteStream(join(logsDir, logFileName(sweepId, attempt, 'stdout')));
+    const stderrLog = createWriteStream(join(logsDir, logFileName(sweepId, attempt, 'stderr')));
     const metricsLog = createWriteStream(join(trialDir, 'metrics.jsonl'), { flags: 'a' });
     const tracker = new MetricTracker(spec.metric);
     const stderrTail: string[] = [];

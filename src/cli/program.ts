@@ -10,6 +10,7 @@ import { registerResultsCommand } from './commands/results.js';
 import { registerLogsCommand } from './commands/logs.js';
 import { registerCancelCommand } from './commands/cancel.js';
 import { registerListCommand } from './commands/list.js';
+import { registerRetryCommand } from './commands/retry.js';
 import { sweepVersion } from './version.js';
 
 /** The `sweep` command tree. Parsing errors surface as CommanderError; index.ts turns them into exit codes. */
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerResultsCommand(program);
   registerLogsCommand(program);
   registerCancelCommand(program);
+  registerRetryCommand(program);
   registerListCommand(program);
   registerValidateCommand(program);
   registerExpandCommand(program);

@@ -26,3 +26,8 @@ export function newSweepId(name: string | undefined, now: Date, suffix: string):
   const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   return `${name ?? 'sweep'}-${stamp}-${suffix}`;
 }
+
+/** `<sweep>.attempt-2.stdout`: named by sweep too, since a retry sweep continues in the same trial directory. */
+export function logFileName(sweepId: string, attempt: number, stream: 'stdout' | 'stderr'): string {
+  return `${sweepId}.attempt-${attempt}.${stream}`;
+}

@@ -65,6 +65,7 @@ export async function trialWorkflow(input: TrialInput): Promise<TrialSummary> {
         index,
         attempt,
         heartbeatTimeoutSeconds: options.heartbeatTimeoutSeconds,
+        directorySweepId: options.origin ?? sweepId,
         ...(resume ? { resume } : {}),
       });
       attempts.push({ attempt, outcome: 'succeeded', worker: result.worker, exitCode: 0 });

@@ -22,6 +22,8 @@ export interface RunTrialInput {
   readonly attempt: number;
   /** The sweep's heartbeat timeout: the worker fences itself well before the server would give up on it. */
   readonly heartbeatTimeoutSeconds: number;
+  /** The sweep whose trial directory this trial uses (its own, or the one a retry continues). */
+  readonly directorySweepId: string;
   /** Progress of the previous attempt, when it was lost mid-run (its last heartbeat). */
   readonly resume?: TrialProgress;
 }
@@ -80,6 +82,8 @@ export interface SweepOptions {
   readonly continueAsNewAfterEvents: number;
   /** A trial whose worker is lost this many times fails instead of moving on again. */
   readonly maxLostAttempts: number;
+  /** For a retry: the sweep whose trial directories (checkpoints, outputs) the trials continue in. */
+  readonly origin?: string;
 }
 
 export interface SweepCounts {

@@ -52,6 +52,37 @@ test('a 12-trial grid over 3 CPU-slot workers: results, metrics, and a failing t
   );
   assert.match(failed?.error ?? '', /^exit 3 on w[123]; stderr ends:\nboom: trial x=7 fails on purpose$/);
 
+  const logs = await cluster.sweep(['logs', sweepId, '0', '--data-dir', cluster.dir]);
+  assert.equal(logs.code, 0, logs.stderr);
+  assert.equal(logs.stdout, '@sweep {"step":1,"loss":1}\n@sweep {"step":2,"loss":0.5}\n');
+  const stderrLog = await cluster.sweep([
+    'logs',
+    sweepId,
+    't006_x=7',
+    '--stderr',
+    '--attempt',
+    '2',
+    '--data-dir',
+    cluster.dir,
+  ]);
+  assert.equal(stderrLog.stdout, 'boom: trial x=7 fails on purpose\n');
+
+  const status = await cluster.sweep(['status', sweepId]);
+  assert.equal(status.code, 0, status.stderr);
+  assert.equal(
+    status.stdout,
+    `sweep ${sweepId}: failed\n  12 trials: 11 succeeded, 1 failed, 0 cancelled, 0 running, 0 waiting\n  best loss: 0.5 (trial 0)\n`,
+  );
+
+  const list = await cluster.sweep(['list', '--json', '--limit', '200']);
+  const listed = list.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { sweepId: string; state: string; trials: number; started: string });
+  const mine = listed.find((sweep) => sweep.sweepId === sweepId);
+  assert.deepEqual(mine, { sweepId, state: 'failed', started: mine?.started, trials: 12, name: '' });
+  assert.match(mine?.started ?? '', /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+
   const records = cluster.records(sweepId);
   assert.equal(records.filter((record) => record.event === 'start').length, 13, 'twelve trials, one retried');
   assert.ok(records.every((record) => record.event !== 'start' || record.worker.match(/^w[123]$/)));

@@ -144,6 +144,10 @@ test('sweep cancel stops the running trial processes and leaves no orphan', asyn
   const records = await owner.waitForRecords((all) => all.filter((r) => r.event === 'start').length === 2);
   const pids = records.filter((r) => r.event === 'start').map((r) => r.pid);
   assert.ok(pids.every(processAlive));
+  const status = await owner.sweep(['status', sweepId]);
+  assert.match(status.stdout, /4 trials: 0 succeeded, 0 failed, 0 cancelled, 2 running, 2 waiting/);
+  assert.match(status.stdout, /^ +\d+ +t00\d_x=\d +running +1 +c[12]#\d+ +\d+\.\ds +\d+\.\ds/m);
+  assert.match(status.stdout, /^ +\d+ +t00\d_x=\d +queued +1/m);
   const cancelled = await owner.sweep(['cancel', sweepId]);
   assert.equal(cancelled.code, 0, cancelled.stderr);
   assert.match(cancelled.stderr, /cancelled: 0 succeeded, 0 failed, 4 cancelled of 4/);

@@ -6,7 +6,7 @@ import { ConfigError } from '../../errors.js';
 import { defaultDataDir } from '../../server/data-dir.js';
 import { trialCount } from '../../spec/expand.js';
 import { renderTrial } from '../../spec/render.js';
-import { trialWorkflowId } from '../../temporal/names.js';
+import { logFileName, trialWorkflowId } from '../../temporal/names.js';
 import { addConnectionOptions } from '../connection-flags.js';
 import { parseCount } from '../option-parsers.js';
 import { writeOut } from '../output.js';
@@ -81,7 +81,7 @@ export function registerLogsCommand(program: Command): void {
               'it runs (or ran) on another host: use --trials-dir on shared storage, or run sweep logs there',
           ]);
         }
-        const file = join(logsDir, `attempt-${Math.max(attempt, 1)}.${stream}`);
+        const file = join(logsDir, logFileName(sweepId, Math.max(attempt, 1), stream));
         let offset = await copyFrom(file, 0);
         if (!options.follow) return;
         const handle = client.workflow.getHandle(trialWorkflowId(sweepId, index));
