@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { TrialSummary } from '../../src/workflows/types.js';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { connectClient, resolveConnectionConfig } from '../../src/temporal/connection-config.js';
 import { TestCluster } from '../helpers/cluster.js';
 import { sharedServerConfig } from '../helpers/temporal.js';
 
@@ -82,6 +84,32 @@ test('a 12-trial grid over 3 CPU-slot workers: results, metrics, and a failing t
   const mine = listed.find((sweep) => sweep.sweepId === sweepId);
   assert.deepEqual(mine, { sweepId, state: 'failed', started: mine?.started, trials: 12, name: '' });
   assert.match(mine?.started ?? '', /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+
+  // What the Web UI shows (verified by eye in UI 2.42.1, see docs/design.md) comes from these fields.
+  const client = await connectClient(resolveConnectionConfig({ address: cluster.address, tls: false }, {}));
+  try {
+    const sweep = await client.workflow.getHandle(sweepId).describe();
+    assert.equal(await sweep.staticSummary(), 'sweep: 12 trials');
+    const details = (await client.workflow.getHandle(sweepId).query('__temporal_workflow_metadata')) as {
+      currentDetails?: string;
+    };
+    assert.equal(details.currentDetails, '**failed** · 12 trials: 11 succeeded, 1 failed, 0 cancelled, 0 in flight, 0 not started · best loss 0.5 (trial 0)');
+    const trial = client.workflow.getHandle(`${sweepId}/t6`);
+    assert.equal(await (await trial.describe()).staticSummary(), 't006_x=7');
+    const history = await trial.fetchHistory();
+    const summaries = (history.events ?? []).flatMap((event) => {
+      const payload = event.userMetadata?.summary;
+      return event.activityTaskScheduledEventAttributes && payload ? [defaultPayloadConverter.fromPayload<string>(payload)] : [];
+    });
+    assert.deepEqual(summaries, ['t006_x=7 · attempt 1', 't006_x=7 · attempt 2']);
+    const found: string[] = [];
+    for await (const execution of client.workflow.list({ query: `SweepId = "${sweepId}" AND TrialState = "failed"` })) {
+      found.push(execution.workflowId);
+    }
+    assert.deepEqual(found, [`${sweepId}/t6`]);
+  } finally {
+    await client.connection.close();
+  }
 
   const records = cluster.records(sweepId);
   assert.equal(records.filter((record) => record.event === 'start').length, 13, 'twelve trials, one retried');
