@@ -90,16 +90,21 @@ test('a 12-trial grid over 3 CPU-slot workers: results, metrics, and a failing t
   try {
     const sweep = await client.workflow.getHandle(sweepId).describe();
     assert.equal(await sweep.staticSummary(), 'sweep: 12 trials');
-    const details = (await client.workflow.getHandle(sweepId).query('__temporal_workflow_metadata')) as {
-      currentDetails?: string;
-    };
-    assert.equal(details.currentDetails, '**failed** · 12 trials: 11 succeeded, 1 failed, 0 cancelled, 0 in flight, 0 not started · best loss 0.5 (trial 0)');
+    const details = await client.workflow
+      .getHandle(sweepId)
+      .query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+    assert.equal(
+      details.currentDetails,
+      '**failed** · 12 trials: 11 succeeded, 1 failed, 0 cancelled, 0 in flight, 0 not started · best loss 0.5 (trial 0)',
+    );
     const trial = client.workflow.getHandle(`${sweepId}/t6`);
     assert.equal(await (await trial.describe()).staticSummary(), 't006_x=7');
     const history = await trial.fetchHistory();
     const summaries = (history.events ?? []).flatMap((event) => {
       const payload = event.userMetadata?.summary;
-      return event.activityTaskScheduledEventAttributes && payload ? [defaultPayloadConverter.fromPayload<string>(payload)] : [];
+      return event.activityTaskScheduledEventAttributes && payload
+        ? [defaultPayloadConverter.fromPayload<string>(payload)]
+        : [];
     });
     assert.deepEqual(summaries, ['t006_x=7 · attempt 1', 't006_x=7 · attempt 2']);
     const found: string[] = [];
