@@ -141,6 +141,7 @@ export async function trialWorkflow(input: TrialInput): Promise<TrialSummary> {
     await CancellationScope.nonCancellable(async () => {
       upsertMemo({ summary });
       upsertSearchAttributes([{ key: trialStateKey, value: state }]);
+      // Awaited on purpose: the server drops a signal whose sender closed before it was delivered (measured).
       const sweep = getExternalWorkflowHandle(sweepId);
       await sweep
         .signal(trialFinishedSignal, { index, state, ...(summary.best === undefined ? {} : { best: summary.best }) })
