@@ -116,7 +116,15 @@ export interface LiveTrial {
 
 export async function liveTrial(client: Client, sweepId: string, index: number, spec: SweepSpec): Promise<LiveTrial> {
   const name = renderTrial(spec, index).name;
-  const description = await client.workflow.getHandle(trialWorkflowId(sweepId, index)).describe();
+  const description = await client.workflow
+    .getHandle(trialWorkflowId(sweepId, index))
+    .describe()
+    .catch((error: unknown) => {
+      // The sweep counts a trial as in flight from the moment it asks to start it.
+      if (error instanceof WorkflowNotFoundError) return undefined;
+      throw error;
+    });
+  if (!description) return { index, name, state: 'queued', attempt: 0 };
   const pending = description.raw.pendingActivities?.[0];
   if (!pending) return { index, name, state: 'finishing', attempt: 0 };
   const started = pending.state === proto.temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED;
