@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { Client, Connection } from '@temporalio/client';
-import { ConfigError } from '../errors.js';
+import { ConfigError, ExitError } from '../errors.js';
 
 /**
  * Where and how to reach Temporal. The same settings serve the dev server, a self-hosted cluster and
@@ -93,6 +93,13 @@ export function connectionOptions(config: ConnectionConfig) {
 }
 
 export async function connectClient(config: ConnectionConfig): Promise<Client> {
-  const connection = await Connection.connect({ ...connectionOptions(config), connectTimeout: '10s' });
+  const connection = await Connection.connect({ ...connectionOptions(config), connectTimeout: '10s' }).catch(
+    (error: unknown) => {
+      throw new ExitError(
+        `cannot reach Temporal at ${config.address} (${(error as Error).message.split('\n')[0]}); ` +
+          'is `sweep server` running there? Set TEMPORAL_ADDRESS or --address',
+      );
+    },
+  );
   return new Client({ connection, namespace: config.namespace });
 }

@@ -2,7 +2,10 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { test } from 'node:test';
 import { readFileSync } from 'node:fs';
-import { runSweep } from '../helpers/processes.js';
+import { fileURLToPath } from 'node:url';
+import { runSweep, startProcess } from '../helpers/processes.js';
+
+const WORKER_BIN = fileURLToPath(new URL('../../bin/worker.js', import.meta.url));
 import { tempDir } from '../helpers/temporal.js';
 
 const packageVersion = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version;
@@ -23,6 +26,16 @@ test('--help lists the commands, and every command has its own --help', async ()
     assert.equal(help.code, 0, command);
     assert.match(help.stdout, new RegExp(`^Usage: sweep ${command} `), command);
   }
+});
+
+test('`worker` is installed as an alias of `sweep worker`', async () => {
+  const run = startProcess(process.execPath, [WORKER_BIN, '--help']);
+  assert.deepEqual(await run.exited, { code: 0, signal: null });
+  assert.match(run.stdout, /^Usage: sweep worker \[options\]/);
+  assert.match(run.stdout, /--gpu <index>/);
+  const bad = startProcess(process.execPath, [WORKER_BIN]);
+  assert.deepEqual(await bad.exited, { code: 2, signal: null });
+  assert.equal(bad.stderr, 'sweep: worker: give exactly one of --gpu N, --cpu-slots N or --all-gpus\n');
 });
 
 test('no command at all prints the help to stderr and exits 2', async () => {
@@ -65,4 +78,13 @@ test('sweep server on a port in use exits 2 with one line naming the port', asyn
   } finally {
     holder.close();
   }
+});
+
+test('a server that cannot be reached is a one-line failure (exit 1), not a stack trace', async () => {
+  const result = await runSweep(['list', '--address', '127.0.0.1:1']);
+  assert.equal(result.code, 1);
+  assert.match(
+    result.stderr,
+    /^sweep: cannot reach Temporal at 127\.0\.0\.1:1 \(.+\); is `sweep server` running there\? Set TEMPORAL_ADDRESS or --address\n$/,
+  );
 });

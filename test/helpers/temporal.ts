@@ -6,7 +6,7 @@ import type { Client } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { startDevServer, type DevServer } from '../../src/server/dev-server.js';
 import { connectClient, resolveConnectionConfig, type ConnectionConfig } from '../../src/temporal/connection-config.js';
-import { freePort } from './free-port.js';
+import { restartablePort } from './free-port.js';
 
 /** The run's shared dev server, started once by scripts/run-tests.ts. */
 export function sharedServerConfig(): ConnectionConfig {
@@ -28,11 +28,11 @@ export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `sweep-${prefix}-`));
 }
 
-/** A private dev server for tests that kill or restart it; same binary as the shared one. */
+/** A private dev server for tests that kill or restart it (on the same port); same binary as the shared one. */
 export async function startPrivateServer(dbFile: string, port?: number): Promise<DevServer> {
   const binary = process.env.SWEEP_TEMPORAL_BIN;
   if (!binary) throw new Error('SWEEP_TEMPORAL_BIN is unset: run the tests with `npm test`');
-  return startDevServer({ binary, ip: '127.0.0.1', port: port ?? (await freePort()), dbFile });
+  return startDevServer({ binary, ip: '127.0.0.1', port: port ?? (await restartablePort()), dbFile });
 }
 
 let runtimeInstalled = false;
