@@ -1,9 +1,11 @@
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
-import { join } from 'node:path';
+import { appendFileSync, createWriteStream, mkdirSync, writeFileSync, type WriteStream } from 'node:fs';
+import { setTimeout as delay } from 'node:timers/promises';
+import { delimiter, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import { renderTrial } from '../spec/render.js';
 import { logFileName, trialWorkflowId } from '../temporal/names.js';
-import type { RunTrialInput, RunTrialResult, TrialProgress } from '../workflows/types.js';
+import type { CacheUpdate, RunTrialInput, RunTrialResult, TrialProgress } from '../workflows/types.js';
 import { describeExit, exitCodeOf } from './exit-status.js';
 import { FAILURE_TYPES } from './failure-types.js';
 import { MetricTracker, parseMetricLine } from './metric-lines.js';
@@ -25,9 +27,18 @@ export interface TrialRunnerDeps {
   readonly heartbeatEveryMs: number;
   readonly serverWatch: ServerWatch;
   readonly registry: TrialRegistry;
+  /** The sweep's cache updates after a version (a query to the sweep); rejects when the server is unreachable. */
+  readonly fetchUpdates: (sweepId: string, since: number) => Promise<CacheUpdate[]>;
 }
 
 const STDERR_TAIL_LINES = 20;
+const PYTHON_HELPER_DIR = fileURLToPath(new URL('../../python/', import.meta.url));
+const UPDATE_FETCH_TRIES = 10;
+
+/** One line of the SWEEP_UPDATES file: the update with its version, written in a single append. */
+function updateLine(update: CacheUpdate): string {
+  return `${JSON.stringify({ version: update.version, at: update.at, data: update.data })}\n`;
+}
 
 /** Splits a stream of chunks into lines; the last partial line waits for its end. */
 function lineSplitter(onLine: (line: string) => void): { push(chunk: string): void; end(): void } {
@@ -58,6 +69,14 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
     const logsDir = join(trialDir, 'logs');
     mkdirSync(logsDir, { recursive: true });
 
+    // Every attempt starts with all updates so far, before its command starts: a fresh file, so a process never
+    // sees an update twice and a rescheduled attempt sees them all again.
+    const updatesFile = join(trialDir, 'updates.jsonl');
+    let updateVersion = 0;
+    const initialUpdates = await fetchAllUpdates(sweepId);
+    writeFileSync(updatesFile, initialUpdates.map(updateLine).join(''));
+    updateVersion = initialUpdates.at(-1)?.version ?? 0;
+
     const stdoutLog = createWriteStream(join(logsDir, logFileName(sweepId, attempt, 'stdout')));
     const stderrLog = createWriteStream(join(logsDir, logFileName(sweepId, attempt, 'stderr')));
     const metricsLog = createWriteStream(join(trialDir, 'metrics.jsonl'), { flags: 'a' });
@@ -71,6 +90,7 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
       pid: running.pgid,
       worker: deps.workerName,
       startedAt,
+      updateVersion,
     });
 
     const stdoutLines = lineSplitter((line) => {
@@ -99,6 +119,9 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
       SWEEP_ATTEMPT: String(attempt),
       SWEEP_TRIAL_DIR: trialDir,
       SWEEP_WORKER: deps.workerName,
+      SWEEP_UPDATES: updatesFile,
+      // `import sweep_helper` works in every Python trial, with nothing to install.
+      PYTHONPATH: [PYTHON_HELPER_DIR, process.env.PYTHONPATH].filter(Boolean).join(delimiter),
       ...(input.resume ? { SWEEP_RESUME: JSON.stringify(input.resume) } : {}),
     };
     const running = TrialProcess.start({
@@ -116,7 +139,33 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
     });
     deps.registry.add(running.pgid);
     context.heartbeat(progress());
-    const beat = setInterval(() => context.heartbeat(progress()), deps.heartbeatEveryMs);
+    let delivering = false;
+    const deliverUpdates = async () => {
+      if (delivering) return;
+      delivering = true;
+      try {
+        const fresh = await deps.fetchUpdates(sweepId, updateVersion).catch(() => []);
+        for (const update of fresh) {
+          if (update.version !== updateVersion + 1) break;
+          appendFileSync(updatesFile, updateLine(update));
+          updateVersion = update.version;
+          context.heartbeat(progress());
+          if (spec.updateSignal) {
+            try {
+              process.kill(-running.pgid, spec.updateSignal);
+            } catch {
+              // The trial is exiting.
+            }
+          }
+        }
+      } finally {
+        delivering = false;
+      }
+    };
+    const beat = setInterval(() => {
+      context.heartbeat(progress());
+      void deliverUpdates();
+    }, deps.heartbeatEveryMs);
 
     // Self-fencing: a worker that cannot reach the server may be presumed dead, and its trial given to
     // another GPU. Kill the trial before that can happen, so two attempts never run at once.
@@ -182,6 +231,22 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
       worker: deps.workerName,
       host: deps.host,
     };
+  }
+
+  async function fetchAllUpdates(sweepId: string): Promise<CacheUpdate[]> {
+    for (let tries = 1; ; tries++) {
+      try {
+        return await deps.fetchUpdates(sweepId, 0);
+      } catch (error) {
+        if (tries >= UPDATE_FETCH_TRIES) {
+          throw ApplicationFailure.create({
+            type: FAILURE_TYPES.fenced,
+            message: `could not fetch the sweep's cache updates before starting: ${(error as Error).message}`,
+          });
+        }
+        await delay(1000);
+      }
+    }
   }
 
   return { runTrial };

@@ -11,6 +11,7 @@ import { registerLogsCommand } from './commands/logs.js';
 import { registerCancelCommand } from './commands/cancel.js';
 import { registerListCommand } from './commands/list.js';
 import { registerRetryCommand } from './commands/retry.js';
+import { registerSignalCommand } from './commands/signal.js';
 import { sweepVersion } from './version.js';
 
 /** The `sweep` command tree. Parsing errors surface as CommanderError; index.ts turns them into exit codes. */
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerLogsCommand(program);
   registerCancelCommand(program);
   registerRetryCommand(program);
+  registerSignalCommand(program);
   registerListCommand(program);
   registerValidateCommand(program);
   registerExpandCommand(program);

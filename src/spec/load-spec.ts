@@ -86,6 +86,7 @@ const documentSchema = z.strictObject({
   args: z.enum(['equals', 'space', 'hydra', 'none']).optional(),
   param_env: z.boolean().optional(),
   max_trials: z.int().min(1).optional(),
+  update_signal: z.enum(['SIGUSR1', 'SIGUSR2', 'SIGHUP']).optional(),
   parameters: z.record(z.string(), z.unknown()),
 });
 
@@ -603,6 +604,7 @@ export function parseSpec(text: string, overrides: SpecOverrides = {}): SpecResu
     args: overrides.args ?? document.args ?? 'equals',
     paramEnv,
     maxTrials,
+    ...(document.update_signal ? { updateSignal: document.update_signal } : {}),
   };
   return { ok: true, spec, shape };
 }

@@ -63,4 +63,6 @@ export interface SweepSpec {
   /** Also export each parameter as SWEEP_PARAM_<NAME>. */
   readonly paramEnv: boolean;
   readonly maxTrials: number;
+  /** Sent to a running trial's process group after each cache update is appended (off by default). */
+  readonly updateSignal?: 'SIGUSR1' | 'SIGUSR2' | 'SIGHUP';
 }

@@ -4,7 +4,8 @@ import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/wo
 import { createTrialActivities } from '../activities/run-trial.js';
 import { ServerWatch } from '../activities/server-watch.js';
 import { TrialRegistry } from '../activities/trial-registry.js';
-import { connectionOptions, type ConnectionConfig } from '../temporal/connection-config.js';
+import { connectClient, connectionOptions, type ConnectionConfig } from '../temporal/connection-config.js';
+import { updatesSinceQuery } from '../workflows/messages.js';
 import { poolQueue } from '../temporal/names.js';
 import { workflowCode } from './workflow-bundle.js';
 
@@ -52,6 +53,8 @@ export async function runTrialWorker(options: TrialWorkerOptions): Promise<void>
   const serverWatch = new ServerWatch(connection, 1000);
   serverWatch.start();
   const identity = `${options.name}#${process.pid}`;
+  // A plain client for queries to sweeps (cache updates), beside the workers' native connection.
+  const client = await connectClient(options.connection);
   const activities = createTrialActivities({
     workerName: options.name,
     host: hostname(),
@@ -61,6 +64,10 @@ export async function runTrialWorker(options: TrialWorkerOptions): Promise<void>
     heartbeatEveryMs: 1000,
     serverWatch,
     registry,
+    fetchUpdates: (sweepId, since) =>
+      client.connection.withDeadline(Date.now() + 5000, () =>
+        client.workflow.getHandle(sweepId).query(updatesSinceQuery, since),
+      ),
   });
 
   const workers = [
@@ -100,6 +107,7 @@ export async function runTrialWorker(options: TrialWorkerOptions): Promise<void>
     await running;
   } finally {
     serverWatch.stop();
+    await client.connection.close();
     await connection.close();
   }
 }

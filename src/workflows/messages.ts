@@ -1,5 +1,6 @@
-import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { AttemptRecord, SweepProgress, TrialState } from './types.js';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { JsonValue } from '../spec/spec-types.js';
+import type { AttemptRecord, CacheUpdate, SweepProgress, TrialState } from './types.js';
 
 /** A trial tells its sweep it has ended; sent by workflow ID, so it reaches the sweep's current run. */
 export const trialFinishedSignal = defineSignal<[TrialFinished]>('trialFinished');
@@ -18,3 +19,9 @@ export interface TrialStatus {
   readonly attempts: readonly AttemptRecord[];
 }
 export const trialStatusQuery = defineQuery<TrialStatus>('trialStatus');
+
+/** `sweep signal update`: records a cache update durably and returns its version once it is recorded. */
+export const broadcastUpdate = defineUpdate<number, [Record<string, JsonValue>]>('broadcastUpdate');
+
+/** The updates after `version`, in order: how a running trial's worker fetches what it has not delivered yet. */
+export const updatesSinceQuery = defineQuery<CacheUpdate[], [number]>('updatesSince');

@@ -16,9 +16,17 @@ import { trialCount } from '../spec/expand.js';
 import { renderTrial } from '../spec/render.js';
 import { trialWorkflowId } from '../temporal/names.js';
 import { sweepIdKey, sweepStateKey, trialIndexKey, trialStateKey } from '../temporal/search-attributes.js';
-import { sweepProgressQuery, trialFinishedSignal, type TrialFinished } from './messages.js';
+import {
+  broadcastUpdate,
+  sweepProgressQuery,
+  trialFinishedSignal,
+  updatesSinceQuery,
+  type TrialFinished,
+} from './messages.js';
+import { updateProblem } from './update-limits.js';
 import { trialWorkflow } from './trial-workflow.js';
-import type { SweepCounts, SweepInput, SweepProgress, SweepState } from './types.js';
+import type { JsonValue } from '../spec/spec-types.js';
+import type { CacheUpdate, SweepCounts, SweepInput, SweepProgress, SweepState } from './types.js';
 
 export interface SweepResult {
   readonly sweepId: string;
@@ -42,6 +50,8 @@ class SweepRun {
   best: SweepProgress['best'];
   readonly startedAt: number;
   readonly runs: number;
+  readonly updates: CacheUpdate[];
+  private updateBytes: number;
   private changed = false;
 
   constructor(private readonly input: SweepInput) {
@@ -53,6 +63,21 @@ class SweepRun {
     this.best = carried?.best;
     this.startedAt = carried?.startedAt ?? Date.now();
     this.runs = (carried?.runs ?? 0) + 1;
+    this.updates = [...(carried?.updates ?? [])];
+    this.updateBytes = this.updates.reduce((total, update) => total + JSON.stringify(update.data).length, 0);
+  }
+
+  /** Rejects an update that breaks a cap (nothing is recorded); runs before the update enters history. */
+  validateUpdate(data: Record<string, JsonValue>): void {
+    const problem = updateProblem(data, this.updates.length, this.updateBytes);
+    if (problem) throw new Error(problem);
+  }
+
+  recordUpdate(data: Record<string, JsonValue>): number {
+    const update: CacheUpdate = { version: this.updates.length + 1, data, at: Date.now() };
+    this.updates.push(update);
+    this.updateBytes += JSON.stringify(data).length;
+    return update.version;
   }
 
   get done(): boolean {
@@ -69,13 +94,14 @@ class SweepRun {
       ...(this.best ? { best: this.best } : {}),
       startedAt: this.startedAt,
       runs: this.runs,
+      updateVersion: this.updates.length,
     };
   }
 
   /** What the next run after continue-as-new starts from. */
   carried(): NonNullable<SweepInput['carried']> {
     const { sweepId: _sweepId, state: _state, ...carried } = this.progress('running');
-    return carried;
+    return { ...carried, updates: this.updates };
   }
 
   onTrialFinished(message: TrialFinished): void {
@@ -157,12 +183,21 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepResult> {
   const run = new SweepRun(input);
   setHandler(trialFinishedSignal, (message) => run.onTrialFinished(message));
   setHandler(sweepProgressQuery, () => run.progress('running'));
+  setHandler(updatesSinceQuery, (version) => run.updates.slice(Math.max(0, version)));
+  let finished = false;
+  setHandler(broadcastUpdate, (data) => run.recordUpdate(data), {
+    validator: (data: Record<string, JsonValue>) => {
+      if (finished) throw new Error('the sweep has ended; its trials can no longer receive updates');
+      run.validateUpdate(data);
+    },
+  });
   upsertSearchAttributes([
     { key: sweepIdKey, value: input.sweepId },
     { key: sweepStateKey, value: 'running' },
   ]);
 
   const finish = (state: SweepState): SweepResult => {
+    finished = true;
     upsertSearchAttributes([{ key: sweepStateKey, value: state }]);
     setCurrentDetails(run.describe(state));
     setHandler(sweepProgressQuery, () => run.progress(state));

@@ -13,6 +13,8 @@ export interface TrialProgress {
   readonly pid?: number;
   readonly worker?: string;
   readonly startedAt?: number;
+  /** The latest cache update this attempt's process has been given. */
+  readonly updateVersion?: number;
 }
 
 export interface RunTrialInput {
@@ -93,6 +95,14 @@ export interface SweepCounts {
   cancelled: number;
 }
 
+/** One broadcast cache update, as recorded in the sweep: versions count from 1 without gaps. */
+export interface CacheUpdate {
+  readonly version: number;
+  readonly data: Record<string, JsonValue>;
+  /** When the sweep recorded it (workflow time, ms since the epoch). */
+  readonly at: number;
+}
+
 export interface SweepProgress {
   readonly sweepId: string;
   readonly state: SweepState;
@@ -102,6 +112,8 @@ export interface SweepProgress {
   readonly best?: { readonly index: number; readonly value: number };
   readonly startedAt: number;
   readonly runs: number;
+  /** The latest cache update's version (0: none yet). */
+  readonly updateVersion: number;
 }
 
 export interface SweepInput {
@@ -111,5 +123,5 @@ export interface SweepInput {
   /** Only these trial indices (a retry of failed trials); all of the spec's when absent. */
   readonly indices?: readonly number[];
   /** Carried across continue-as-new. */
-  readonly carried?: Omit<SweepProgress, 'sweepId' | 'state'>;
+  readonly carried?: Omit<SweepProgress, 'sweepId' | 'state'> & { readonly updates: readonly CacheUpdate[] };
 }
