@@ -9,14 +9,14 @@ import type { Readable, Writable } from 'node:stream';
  */
 const SUPERVISOR = [
   'exec 3<&0',
-  '( trap "" TERM; read -r _ <&3; kill -KILL 0 ) &',
+  '( trap "" TERM USR1 USR2 HUP; read -r _ <&3; kill -KILL 0 ) &',
   'watcher=$!',
   'exec 3<&-',
   '"$@" </dev/null &',
   'trial=$!',
-  // Only now, so the trial does not inherit it: a SIGTERM to the group reaches the trial, while the supervisor
-  // stays to report its exit status.
-  'trap "" TERM',
+  // Only now, so the trial does not inherit it: a SIGTERM (or an update's signal) to the group reaches the
+  // trial, while the supervisor stays to report its exit status.
+  'trap "" TERM USR1 USR2 HUP',
   'wait "$trial"',
   'status=$?',
   'kill -KILL "$watcher" 2>/dev/null',

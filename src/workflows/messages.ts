@@ -8,6 +8,7 @@ export interface TrialFinished {
   readonly index: number;
   readonly state: Exclude<TrialState, 'queued' | 'running'>;
   readonly best?: number;
+  readonly metrics?: Record<string, number>;
 }
 
 export const sweepProgressQuery = defineQuery<SweepProgress>('sweepProgress');

@@ -114,7 +114,18 @@ class SweepRun {
         !this.best || (metric.goal === 'minimize' ? message.best < this.best.value : message.best > this.best.value);
       if (better) this.best = { index: message.index, value: message.best };
     }
+    if (this.input.options.broadcastResults) this.broadcastResult(message);
     this.changed = true;
+  }
+
+  /** `--broadcast-results`: the trial's result becomes a cache update, unless that would break a cap. */
+  private broadcastResult(message: TrialFinished): void {
+    const { name, params } = renderTrial(this.input.spec, message.index);
+    const result: Record<string, JsonValue> = { index: message.index, name, params, state: message.state };
+    if (message.metrics) result.metrics = message.metrics;
+    if (message.best !== undefined) result.best = message.best;
+    const data = { result };
+    if (!updateProblem(data, this.updates.length, this.updateBytes)) this.recordUpdate(data);
   }
 
   /** Starts trials until the window is full; children outlive this run (ABANDON) so continue-as-new keeps them. */

@@ -18,7 +18,7 @@ import { FAILURE_TYPES } from '../activities/failure-types.js';
 import { renderTrial } from '../spec/render.js';
 import { poolQueue } from '../temporal/names.js';
 import { trialStateKey } from '../temporal/search-attributes.js';
-import { trialFinishedSignal, trialStatusQuery } from './messages.js';
+import { trialFinishedSignal, trialStatusQuery, type TrialFinished } from './messages.js';
 import type { AttemptRecord, RunTrialResult, TrialInput, TrialProgress, TrialSummary } from './types.js';
 
 type TrialActivities = ReturnType<typeof createTrialActivities>;
@@ -120,7 +120,7 @@ export async function trialWorkflow(input: TrialInput): Promise<TrialSummary> {
 
   /** Records the outcome (memo, search attribute, the sweep's signal) even when the trial was cancelled. */
   async function finish(
-    state: TrialSummary['state'],
+    state: TrialFinished['state'],
     result?: RunTrialResult,
     error?: string,
     exitCode?: number,
@@ -144,7 +144,12 @@ export async function trialWorkflow(input: TrialInput): Promise<TrialSummary> {
       // Awaited on purpose: the server drops a signal whose sender closed before it was delivered (measured).
       const sweep = getExternalWorkflowHandle(sweepId);
       await sweep
-        .signal(trialFinishedSignal, { index, state, ...(summary.best === undefined ? {} : { best: summary.best }) })
+        .signal(trialFinishedSignal, {
+          index,
+          state,
+          metrics: summary.metrics,
+          ...(summary.best === undefined ? {} : { best: summary.best }),
+        })
         .catch(() => {
           // The sweep was terminated: nobody is waiting for this trial any more.
         });

@@ -84,6 +84,8 @@ export interface SweepOptions {
   readonly continueAsNewAfterEvents: number;
   /** A trial whose worker is lost this many times fails instead of moving on again. */
   readonly maxLostAttempts: number;
+  /** Broadcast each finished trial's result as a cache update to the running and later trials. */
+  readonly broadcastResults?: boolean;
   /** For a retry: the sweep whose trial directories (checkpoints, outputs) the trials continue in. */
   readonly origin?: string;
 }

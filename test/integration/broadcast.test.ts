@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
 import { TestCluster, type TrialRecord } from '../helpers/cluster.js';
-import { sharedServerConfig } from '../helpers/temporal.js';
+import { updatesSinceQuery } from '../../src/workflows/messages.js';
+import { sharedServerClient, sharedServerConfig } from '../helpers/temporal.js';
 
 const UPDATE_TRIAL = fileURLToPath(new URL('../fixtures/update_trial.py', import.meta.url));
 const owner = new TestCluster(sharedServerConfig().address);
@@ -54,6 +55,8 @@ test('sweep signal update reaches every running Python trial in order, and every
 
   const status = await owner.sweep(['status', sweepId, '--json']);
   assert.equal((JSON.parse(status.stdout) as { updateVersion: number }).updateVersion, 3);
+  const human = await owner.sweep(['status', sweepId]);
+  assert.match(human.stdout, /cache updates: version 3, acknowledged by \d of \d running trial\(s\)/);
 
   const isLate = (r: UpdateRecord) => r.event === 'start' && !running.includes(r.trial);
   const late = (await owner.waitForRecords((records) => records.some(isLate), 30_000)) as UpdateRecord[];
@@ -81,4 +84,80 @@ test('bad updates are refused with a clear error and change nothing', async () =
   const bad = await owner.sweep(['signal', 'update', sweepId, '--file', badFile]);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, new RegExp(`^${badFile}:2:1 invalid update: `));
+});
+
+test('with update_signal, each delivered update is followed by that signal to the trial; a rescheduled attempt gets every update again', async () => {
+  const spec = join(owner.dir, 'signalled.yml');
+  writeFileSync(
+    spec,
+    `command: [python3, ${JSON.stringify(UPDATE_TRIAL)}]\nargs: none\nupdate_signal: SIGUSR1\n` +
+      `env: {RECORDS: ${JSON.stringify(owner.recordsFile)}}\nparameters:\n  x: [10]\n  steps: 100\n  step_ms: 100\n  trap_usr1: true\n`,
+  );
+  await owner.startWorker('s1');
+  const started = await owner.sweep(['start', spec, '--heartbeat-timeout', '4']);
+  const sweepId = started.stdout.trim();
+  const mine = (records: TrialRecord[]) => records.filter((r) => r.sweep === sweepId) as UpdateRecord[];
+  const [first] = mine(await owner.waitForRecords((records) => mine(records).some((r) => r.event === 'start')));
+  const k1 = await owner.sweep(['signal', 'update', sweepId, 'k=1']);
+  assert.equal(k1.code, 0, `${k1.stderr}\n${(await owner.sweep(['results', sweepId, '--format', 'json'])).stdout}`);
+  assert.equal((await owner.sweep(['signal', 'update', sweepId, 'k=2'])).code, 0);
+  const signalled = mine(
+    await owner.waitForRecords(
+      (records) => mine(records).filter((r) => r.event === ('usr1' as TrialRecord['event'])).length >= 2,
+      20_000,
+    ),
+  );
+  const lastSignal = signalled.filter((r) => r.event === ('usr1' as TrialRecord['event'])).at(-1) as UpdateRecord & {
+    versions: number[];
+  };
+  assert.deepEqual(lastSignal.versions, [1, 2], 'the file held both updates when the second signal arrived');
+
+  // Kill the worker running it: the next attempt starts with both updates already in its file.
+  const worker = [...owner.workers.entries()].find(([name]) => name === first?.worker)?.[1];
+  assert.ok(worker);
+  await worker.signal('SIGKILL');
+  const again = mine(
+    await owner.waitForRecords((records) => mine(records).some((r) => r.event === 'start' && r.attempt === 2), 30_000),
+  );
+  assert.deepEqual(again.find((r) => r.event === 'start' && r.attempt === 2)?.initial, [1, 2]);
+  const cancelled = await owner.sweep(['cancel', sweepId]);
+  assert.equal(cancelled.code, 0, cancelled.stderr);
+});
+
+test('--broadcast-results: each finished trial becomes an update that later trials start with', async () => {
+  const solo = new TestCluster(sharedServerConfig().address);
+  try {
+    await solo.startWorker('solo');
+    const spec = join(solo.dir, 'results.yml');
+    writeFileSync(
+      spec,
+      `command: [python3, ${JSON.stringify(UPDATE_TRIAL)}]\nargs: none\nenv: {RECORDS: ${JSON.stringify(solo.recordsFile)}}\n` +
+        'parameters:\n  x: [1, 2, 3]\n  steps: 10\n  step_ms: 100\n',
+    );
+    const started = await solo.sweep(['start', spec, '--broadcast-results']);
+    const sweepId = started.stdout.trim();
+    assert.equal((await solo.sweep(['watch', sweepId])).code, 0);
+    const starts = (solo.records(sweepId) as UpdateRecord[])
+      .filter((r) => r.event === 'start')
+      .sort((a, b) => a.time - b.time);
+    assert.deepEqual(starts[0]?.initial, []);
+    // The first result was recorded a whole trial (1 s) before the third trial started.
+    assert.ok(starts[2]?.initial?.includes(1), JSON.stringify(starts));
+    const client = await sharedServerClient();
+    try {
+      const updates = await client.workflow.getHandle(sweepId).query(updatesSinceQuery, 0);
+      assert.deepEqual(
+        updates.map((update) => update.version),
+        [1, 2, 3],
+      );
+      const results = updates.map((update) => update.data.result as { index: number; state: string; params: unknown });
+      assert.deepEqual(results.map((result) => result.index).sort(), [0, 1, 2]);
+      assert.ok(results.every((result) => result.state === 'succeeded'));
+      assert.deepEqual(results.find((result) => result.index === 2)?.params, { x: 3, steps: 10, step_ms: 100 });
+    } finally {
+      await client.connection.close();
+    }
+  } finally {
+    await solo.stop();
+  }
 });

@@ -17,6 +17,7 @@ interface StartOptions extends SpecCommandOptions {
   continueAsNewAfter: number;
   maxLost: number;
   controlQueue: string;
+  broadcastResults: boolean;
   json: boolean;
 }
 
@@ -34,6 +35,7 @@ export async function runStart(file: string, commandArgs: string[], options: Sta
     controlQueue: options.controlQueue,
     continueAsNewAfterEvents: options.continueAsNewAfter,
     maxLostAttempts: options.maxLost,
+    ...(options.broadcastResults ? { broadcastResults: true } : {}),
   };
   const sweepId = await startSweep(client, spec, sweepOptions);
   const link = webUiLink(connection, sweepId);
@@ -78,6 +80,7 @@ export function registerStartCommand(program: Command): void {
     )
     .option('--max-lost <n>', 'fail a trial after its worker was lost this many times', parseCount(1), 10)
     .option('--control-queue <name>', "queue of the workflow tasks; must match the workers'", CONTROL_QUEUE)
+    .option('--broadcast-results', "broadcast each finished trial's result as a cache update to all trials", false)
     .option('--json', 'print {sweepId, trials, webUi} as JSON', false)
     .action(runStart);
 }

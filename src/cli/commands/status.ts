@@ -52,6 +52,12 @@ export async function showStatus(client: Client, sweepId: string | undefined, js
   ];
   if (progress.best)
     lines.push(`  best ${memo.spec.metric?.name}: ${progress.best.value} (trial ${progress.best.index})`);
+  if (progress.updateVersion > 0) {
+    const acknowledged = live.filter((trial) => trial.progress?.updateVersion === progress.updateVersion).length;
+    lines.push(
+      `  cache updates: version ${progress.updateVersion}, acknowledged by ${acknowledged} of ${running} running trial(s)`,
+    );
+  }
   if (live.length > 0) {
     const header = ['trial', 'name', 'state', 'attempt', 'worker', 'runtime', 'heartbeat', 'step', 'metrics'];
     lines.push(
