@@ -23,7 +23,7 @@ import {
   updatesSinceQuery,
   type TrialFinished,
 } from './messages.js';
-import { updateProblem } from './update-limits.js';
+import { jsonBytes, updateProblem } from './update-limits.js';
 import { trialWorkflow } from './trial-workflow.js';
 import type { JsonValue } from '../spec/spec-types.js';
 import type { CacheUpdate, SweepCounts, SweepInput, SweepProgress, SweepState } from './types.js';
@@ -64,7 +64,7 @@ class SweepRun {
     this.startedAt = carried?.startedAt ?? Date.now();
     this.runs = (carried?.runs ?? 0) + 1;
     this.updates = [...(carried?.updates ?? [])];
-    this.updateBytes = this.updates.reduce((total, update) => total + JSON.stringify(update.data).length, 0);
+    this.updateBytes = this.updates.reduce((total, update) => total + jsonBytes(update.data), 0);
   }
 
   /** Rejects an update that breaks a cap (nothing is recorded); runs before the update enters history. */
@@ -76,7 +76,7 @@ class SweepRun {
   recordUpdate(data: Record<string, JsonValue>): number {
     const update: CacheUpdate = { version: this.updates.length + 1, data, at: Date.now() };
     this.updates.push(update);
-    this.updateBytes += JSON.stringify(data).length;
+    this.updateBytes += jsonBytes(data);
     return update.version;
   }
 

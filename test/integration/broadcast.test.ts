@@ -64,6 +64,18 @@ test('sweep signal update reaches every running Python trial in order, and every
   assert.equal((await owner.sweep(['watch', sweepId])).code, 0);
 });
 
+test('an update over the size cap is refused and records nothing', async () => {
+  const sweepId = await owner.start('  x: [1]\n  steps: 600\n  step_ms: 100');
+  const big = join(owner.dir, 'big.json');
+  writeFileSync(big, JSON.stringify({ blob: 'x'.repeat(70 * 1024) }));
+  const refused = await owner.sweep(['signal', 'update', sweepId, '--file', big]);
+  assert.equal(refused.code, 2);
+  assert.equal(refused.stderr, 'update rejected: the update is 71691 bytes as JSON; at most 65536 are allowed\n');
+  const next = await owner.sweep(['signal', 'update', sweepId, 'small=1']);
+  assert.equal(next.stdout, '1\n', 'the refused update took no version');
+  assert.equal((await owner.sweep(['cancel', sweepId])).code, 0);
+});
+
 test('bad updates are refused with a clear error and change nothing', async () => {
   const sweepId = await owner.start('  x: [1]\n  steps: 1\n  step_ms: 10');
   assert.equal((await owner.sweep(['watch', sweepId])).code, 0);
