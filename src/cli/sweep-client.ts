@@ -80,8 +80,15 @@ export async function sweepResult(client: Client, sweepId: string): Promise<Swee
 /** A row of `sweep results`: a finished trial's summary, or what is known of one still to finish. */
 export type TrialRow = TrialSummary;
 
-/** Every trial of a sweep, by index: finished ones from their memo, the rest from the spec. */
-export async function trialRows(client: Client, sweepId: string, memo: SweepMemo): Promise<TrialRow[]> {
+/**
+ * Every trial of a sweep, by index: finished ones from their memo, the rest from the spec; while the sweep runs,
+ * a trial in flight shows as running when its attempt has started.
+ */
+export async function trialRows(
+  client: Client,
+  sweepId: string,
+  memo: SweepMemo & { status: string },
+): Promise<TrialRow[]> {
   const rows = new Map<number, TrialRow>();
   const query = `SweepId = "${sweepId}" AND WorkflowType = "trialWorkflow"`;
   for await (const execution of client.workflow.list({ query, pageSize: 1000 })) {
@@ -89,6 +96,14 @@ export async function trialRows(client: Client, sweepId: string, memo: SweepMemo
     if (summary) rows.set(summary.index, summary);
   }
   const indices = memo.indices ?? Array.from({ length: trialCount(memo.spec) }, (_, index) => index);
+  const started = new Set<number>();
+  if (memo.status === 'RUNNING') {
+    const progress = await sweepProgress(client, sweepId);
+    const live = await Promise.all(
+      progress.running.filter((index) => !rows.has(index)).map((index) => liveTrial(client, sweepId, index, memo.spec)),
+    );
+    for (const trial of live) if (trial.state === 'running') started.add(trial.index);
+  }
   const result: TrialRow[] = [];
   for (const index of indices) {
     const known = rows.get(index);
@@ -97,7 +112,8 @@ export async function trialRows(client: Client, sweepId: string, memo: SweepMemo
       continue;
     }
     const trial = renderTrial(memo.spec, index);
-    result.push({ sweepId, index, name: trial.name, params: trial.params, state: 'queued', attempts: [], metrics: {} });
+    const state = started.has(index) ? 'running' : 'queued';
+    result.push({ sweepId, index, name: trial.name, params: trial.params, state, attempts: [], metrics: {} });
   }
   return result;
 }

@@ -148,6 +148,12 @@ test('sweep cancel stops the running trial processes and leaves no orphan', asyn
   assert.match(status.stdout, /4 trials: 0 succeeded, 0 failed, 0 cancelled, 2 running, 2 waiting/);
   assert.match(status.stdout, /^ +\d+ +t00\d_x=\d +running +1 +c[12]#\d+ +\d+\.\ds +\d+\.\ds/m);
   assert.match(status.stdout, /^ +\d+ +t00\d_x=\d +queued +1/m);
+  const midway = await owner.sweep(['results', sweepId, '--format', 'json']);
+  const states = midway.stdout
+    .trim()
+    .split('\n')
+    .map((line) => (JSON.parse(line) as TrialSummary).state);
+  assert.deepEqual(states.sort(), ['queued', 'queued', 'running', 'running']);
   const cancelled = await owner.sweep(['cancel', sweepId]);
   assert.equal(cancelled.code, 0, cancelled.stderr);
   assert.match(cancelled.stderr, /cancelled: 0 succeeded, 0 failed, 4 cancelled of 4/);
