@@ -73,6 +73,54 @@ export async function sweepProgress(client: Client, sweepId: string): Promise<Sw
   return client.workflow.getHandle(sweepId).query(sweepProgressQuery);
 }
 
+/** How long a query may wait for a worker to answer before the CLI falls back to visibility. */
+const QUERY_DEADLINE_MS = 5000;
+
+/**
+ * The sweep's own progress (a query, which a worker answers); when no worker answers in time, the counts that
+ * visibility knows (trials in flight are then unknown).
+ */
+export async function sweepProgressOrCounts(
+  client: Client,
+  sweepId: string,
+  memo: SweepMemo & { status: string },
+): Promise<{ readonly progress: SweepProgress; readonly fromVisibility: boolean }> {
+  try {
+    const progress = await client.connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, () =>
+      sweepProgress(client, sweepId),
+    );
+    return { progress, fromVisibility: false };
+  } catch {
+    const count = async (state: string) =>
+      (
+        await client.workflow.count(
+          `SweepId = "${sweepId}" AND WorkflowType = "trialWorkflow" AND TrialState = "${state}"`,
+        )
+      ).count;
+    const [succeeded, failed, cancelled] = await Promise.all([count('succeeded'), count('failed'), count('cancelled')]);
+    const total = memo.indices?.length ?? trialCount(memo.spec);
+    const state =
+      memo.status === 'RUNNING'
+        ? 'running'
+        : memo.status === 'CANCELLED'
+          ? 'cancelled'
+          : failed > 0
+            ? 'failed'
+            : 'completed';
+    const progress: SweepProgress = {
+      sweepId,
+      state,
+      counts: { total, succeeded, failed, cancelled },
+      running: [],
+      nextIndex: 0,
+      startedAt: 0,
+      runs: 0,
+      updateVersion: 0,
+    };
+    return { progress, fromVisibility: true };
+  }
+}
+
 export async function sweepResult(client: Client, sweepId: string): Promise<SweepResult> {
   return (await client.workflow.getHandle(sweepId).result()) as SweepResult;
 }
@@ -98,7 +146,7 @@ export async function trialRows(
   const indices = memo.indices ?? Array.from({ length: trialCount(memo.spec) }, (_, index) => index);
   const started = new Set<number>();
   if (memo.status === 'RUNNING') {
-    const progress = await sweepProgress(client, sweepId);
+    const { progress } = await sweepProgressOrCounts(client, sweepId, memo);
     const live = await Promise.all(
       progress.running.filter((index) => !rows.has(index)).map((index) => liveTrial(client, sweepId, index, memo.spec)),
     );

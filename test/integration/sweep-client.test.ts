@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { liveTrial, sweepMemo } from '../../src/cli/sweep-client.js';
 import { specOf } from '../helpers/spec.js';
-import { sharedServerClient, uniqueName } from '../helpers/temporal.js';
+import { TestCluster } from '../helpers/cluster.js';
+import { sharedServerClient, sharedServerConfig, uniqueName } from '../helpers/temporal.js';
 
 test('a trial the sweep has asked to start but that does not exist yet shows as queued, not as an error', async () => {
   const client = await sharedServerClient();
@@ -23,6 +24,25 @@ test('asking about a sweep that does not exist is a one-line configuration error
       name: 'ConfigError',
       message: 'bad id!: not a sweep ID (letters, digits, ".", "_", "-")',
     });
+  } finally {
+    await client.connection.close();
+  }
+});
+
+test('sweep status without any worker answers from visibility and says so', async () => {
+  const owner = new TestCluster(sharedServerConfig().address);
+  // No worker polls this cluster's control queue, so nobody can answer the sweep's progress query.
+  const sweepId = await owner.start('  x: [1, 2, 3]');
+  const status = await owner.sweep(['status', sweepId]);
+  assert.equal(status.code, 0, status.stderr);
+  assert.equal(
+    status.stdout,
+    `sweep ${sweepId}: running\n  3 trials: 0 succeeded, 0 failed, 0 cancelled, 3 not finished\n` +
+      '  (no worker answered for the sweep: counts from visibility; is any `sweep worker` running?)\n',
+  );
+  const client = await sharedServerClient();
+  try {
+    await client.workflow.getHandle(sweepId).terminate('test over');
   } finally {
     await client.connection.close();
   }

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { ConfigError } from '../../errors.js';
 import { formatValue } from '../../spec/render.js';
 import { addConnectionOptions } from '../connection-flags.js';
-import { liveTrial, sweepMemo, sweepProgress, type LiveTrial } from '../sweep-client.js';
+import { liveTrial, sweepMemo, sweepProgressOrCounts, type LiveTrial } from '../sweep-client.js';
 import { formatDuration, formatTable } from '../table.js';
 import { withClient } from '../with-client.js';
 
@@ -37,10 +37,10 @@ function liveRow(trial: LiveTrial, now: number): string[] {
 export async function showStatus(client: Client, sweepId: string | undefined, json: boolean): Promise<void> {
   const id = sweepId ?? (await latestRunningSweep(client));
   const memo = await sweepMemo(client, id);
-  const progress = await sweepProgress(client, id);
+  const { progress, fromVisibility } = await sweepProgressOrCounts(client, id, memo);
   const live = await Promise.all(progress.running.map((index) => liveTrial(client, id, index, memo.spec)));
   if (json) {
-    process.stdout.write(`${JSON.stringify({ ...progress, trials: live })}\n`);
+    process.stdout.write(`${JSON.stringify({ ...progress, trials: live, fromVisibility })}\n`);
     return;
   }
   const { total, succeeded, failed, cancelled } = progress.counts;
@@ -48,8 +48,13 @@ export async function showStatus(client: Client, sweepId: string | undefined, js
   const queued = total - succeeded - failed - cancelled - running;
   const lines = [
     `sweep ${id}: ${progress.state}`,
-    `  ${total} trials: ${succeeded} succeeded, ${failed} failed, ${cancelled} cancelled, ${running} running, ${queued} waiting`,
+    fromVisibility
+      ? `  ${total} trials: ${succeeded} succeeded, ${failed} failed, ${cancelled} cancelled, ${total - succeeded - failed - cancelled} not finished`
+      : `  ${total} trials: ${succeeded} succeeded, ${failed} failed, ${cancelled} cancelled, ${running} running, ${queued} waiting`,
   ];
+  if (fromVisibility) {
+    lines.push('  (no worker answered for the sweep: counts from visibility; is any `sweep worker` running?)');
+  }
   if (progress.best)
     lines.push(`  best ${memo.spec.metric?.name}: ${progress.best.value} (trial ${progress.best.index})`);
   if (progress.updateVersion > 0) {
