@@ -72,10 +72,9 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
     // Every attempt starts with all updates so far, before its command starts: a fresh file, so a process never
     // sees an update twice and a rescheduled attempt sees them all again.
     const updatesFile = join(trialDir, 'updates.jsonl');
-    let updateVersion = 0;
     const initialUpdates = await fetchAllUpdates(sweepId);
     writeFileSync(updatesFile, initialUpdates.map(updateLine).join(''));
-    updateVersion = initialUpdates.at(-1)?.version ?? 0;
+    let updateVersion = initialUpdates.at(-1)?.version ?? 0;
 
     const stdoutLog = createWriteStream(join(logsDir, logFileName(sweepId, attempt, 'stdout')));
     const stderrLog = createWriteStream(join(logsDir, logFileName(sweepId, attempt, 'stderr')));

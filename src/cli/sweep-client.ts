@@ -51,7 +51,7 @@ export async function startSweep(
   return sweepId;
 }
 
-export function checkSweepId(id: string): string {
+function checkSweepId(id: string): string {
   if (!isSweepId(id)) throw new ConfigError([`${id}: not a sweep ID (letters, digits, ".", "_", "-")`]);
   return id;
 }

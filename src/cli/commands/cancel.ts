@@ -1,15 +1,14 @@
 import type { Command } from 'commander';
-import { addConnectionOptions } from '../connection-flags.js';
-import { checkSweepId, sweepMemo, sweepResult } from '../sweep-client.js';
+import { sweepMemo, sweepResult } from '../sweep-client.js';
+import { sweepCommand } from '../sweep-command.js';
 import { withClient } from '../with-client.js';
 
 export function registerCancelCommand(program: Command): void {
-  addConnectionOptions(program.command('cancel'))
-    .argument('<sweep>', 'sweep ID')
+  sweepCommand(program, 'cancel')
     .description('cancel a sweep: running trials get SIGTERM (then SIGKILL), queued ones never start')
     .action(async (sweepId: string, _options: unknown, command: Command) =>
       withClient(command, async (client) => {
-        const memo = await sweepMemo(client, checkSweepId(sweepId));
+        const memo = await sweepMemo(client, sweepId);
         if (memo.status !== 'RUNNING') {
           process.stderr.write(`sweep ${sweepId} has already ended (${memo.status.toLowerCase()})\n`);
           return;

@@ -7,10 +7,10 @@ import { defaultDataDir } from '../../server/data-dir.js';
 import { trialCount } from '../../spec/expand.js';
 import { renderTrial } from '../../spec/render.js';
 import { logFileName, trialWorkflowId } from '../../temporal/names.js';
-import { addConnectionOptions } from '../connection-flags.js';
 import { parseCount } from '../option-parsers.js';
 import { writeOut } from '../output.js';
-import { checkSweepId, sweepMemo } from '../sweep-client.js';
+import { sweepMemo } from '../sweep-client.js';
+import { sweepCommand } from '../sweep-command.js';
 import { withClient } from '../with-client.js';
 
 interface LogsOptions {
@@ -42,8 +42,7 @@ async function copyFrom(file: string, from: number): Promise<number> {
 }
 
 export function registerLogsCommand(program: Command): void {
-  addConnectionOptions(program.command('logs'))
-    .argument('<sweep>', 'sweep ID')
+  sweepCommand(program, 'logs')
     .argument('<trial>', 'trial index or name')
     .option('--follow', 'keep printing as the trial writes, until it ends', false)
     .option('--stderr', "the trial's stderr instead of its stdout", false)
@@ -53,7 +52,7 @@ export function registerLogsCommand(program: Command): void {
     .description("print a trial's captured stdout or stderr (from the trial directory on this host or shared storage)")
     .action(async (sweepId: string, trial: string, options: LogsOptions, command: Command) =>
       withClient(command, async (client) => {
-        const memo = await sweepMemo(client, checkSweepId(sweepId));
+        const memo = await sweepMemo(client, sweepId);
         const total = trialCount(memo.spec);
         const index = /^\d+$/.test(trial)
           ? Number(trial)

@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { ConfigError } from '../../errors.js';
-import { addConnectionOptions, connectionFromOptions } from '../connection-flags.js';
+import { connectionFromOptions } from '../connection-flags.js';
 import { followSweep } from '../follow.js';
-import { checkSweepId, startSweep, sweepMemo, trialRows } from '../sweep-client.js';
+import { startSweep, sweepMemo, trialRows } from '../sweep-client.js';
 import { webUiLink } from '../web-ui.js';
+import { sweepCommand } from '../sweep-command.js';
 import { withClient } from '../with-client.js';
 
 interface RetryOptions {
@@ -18,8 +19,7 @@ interface RetryOptions {
  * continue in their old trial directories, so they resume from their checkpoints.
  */
 export function registerRetryCommand(program: Command): void {
-  addConnectionOptions(program.command('retry'))
-    .argument('<sweep>', 'a finished sweep')
+  sweepCommand(program, 'retry', 'a finished sweep')
     .option('--failed', 'retry the failed trials', false)
     .option('--cancelled', 'retry the cancelled trials', false)
     .option('--wait', 'follow the new sweep to its end', false)
@@ -28,7 +28,7 @@ export function registerRetryCommand(program: Command): void {
       withClient(command, async (client) => {
         if (!options.failed && !options.cancelled)
           throw new ConfigError(['retry: say which trials: --failed and/or --cancelled']);
-        const memo = await sweepMemo(client, checkSweepId(sweepId));
+        const memo = await sweepMemo(client, sweepId);
         if (memo.status === 'RUNNING') {
           throw new ConfigError([`${sweepId} is still running: retry it once it has ended (or cancel it first)`]);
         }

@@ -5,8 +5,8 @@ import type { Command } from 'commander';
 import { ConfigError, ExitError, UsageError } from '../../errors.js';
 import type { JsonValue } from '../../spec/spec-types.js';
 import { broadcastUpdate } from '../../workflows/messages.js';
-import { addConnectionOptions } from '../connection-flags.js';
-import { checkSweepId, sweepMemo } from '../sweep-client.js';
+import { sweepMemo } from '../sweep-client.js';
+import { sweepCommand } from '../sweep-command.js';
 import { withClient } from '../with-client.js';
 
 function isMapping(value: unknown): value is Record<string, JsonValue> {
@@ -57,7 +57,7 @@ export function readUpdateFile(file: string): Record<string, JsonValue> {
 }
 
 export async function sendUpdate(client: Client, sweepId: string, data: Record<string, JsonValue>): Promise<number> {
-  const memo = await sweepMemo(client, checkSweepId(sweepId));
+  const memo = await sweepMemo(client, sweepId);
   if (memo.status !== 'RUNNING') {
     throw new ExitError(
       `sweep ${sweepId} has ended (${memo.status.toLowerCase()}); its trials can no longer receive updates`,
@@ -75,8 +75,7 @@ export async function sendUpdate(client: Client, sweepId: string, data: Record<s
 
 export function registerSignalCommand(program: Command): void {
   const signal = program.command('signal').description('send something to a running sweep');
-  addConnectionOptions(signal.command('update'))
-    .argument('<sweep>', 'sweep ID')
+  sweepCommand(signal, 'update')
     .argument('[pairs...]', 'key=value pairs (values are JSON when they parse as JSON, else text)')
     .option('--file <file>', 'a JSON or YAML file with the update (pairs override its keys)')
     .description('broadcast a cache update to every running trial of a sweep and to every later one')
