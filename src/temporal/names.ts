@@ -31,3 +31,6 @@ export function newSweepId(name: string | undefined, now: Date, suffix: string):
 export function logFileName(sweepId: string, attempt: number, stream: 'stdout' | 'stderr'): string {
   return `${sweepId}.attempt-${attempt}.${stream}`;
 }
+
+/** The sweep memo key holding its latest cache update's version (0 or absent: none yet). */
+export const UPDATE_VERSION_MEMO = 'updateVersion';

@@ -8,13 +8,14 @@ import {
   setCurrentDetails,
   setHandler,
   startChild,
+  upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
   allHandlersFinished,
 } from '@temporalio/workflow';
 import { trialCount } from '../spec/expand.js';
 import { renderTrial } from '../spec/render.js';
-import { trialWorkflowId } from '../temporal/names.js';
+import { trialWorkflowId, UPDATE_VERSION_MEMO } from '../temporal/names.js';
 import { sweepIdKey, sweepStateKey, trialIndexKey, trialStateKey } from '../temporal/search-attributes.js';
 import {
   broadcastUpdate,
@@ -33,6 +34,15 @@ export interface SweepResult {
   readonly state: SweepState;
   readonly counts: SweepCounts;
   readonly best?: SweepProgress['best'];
+}
+
+/**
+ * The latest update's version, in the memo: workers read it with DescribeWorkflowExecution, which the server
+ * answers from the sweep's state without a workflow worker, and query for the updates only when it moved.
+ * It is committed with the update, so an update the CLI saw recorded is visible to every trial started after.
+ */
+function publishUpdateVersion(version: number): void {
+  upsertMemo({ [UPDATE_VERSION_MEMO]: version });
 }
 
 /** How long a cancelled sweep waits for its trials to confirm they stopped. */
@@ -77,6 +87,7 @@ class SweepRun {
     const update: CacheUpdate = { version: this.updates.length + 1, data, at: Date.now() };
     this.updates.push(update);
     this.updateBytes += jsonBytes(data);
+    publishUpdateVersion(update.version);
     return update.version;
   }
 
@@ -202,6 +213,7 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepResult> {
       run.validateUpdate(data);
     },
   });
+  if (run.updates.length > 0) publishUpdateVersion(run.updates.length);
   upsertSearchAttributes([
     { key: sweepIdKey, value: input.sweepId },
     { key: sweepStateKey, value: 'running' },
