@@ -4,4 +4,6 @@ export const FAILURE_TYPES = {
   metricMissing: 'TrialMetricMissing',
   workerShutdown: 'WorkerShutdown',
   fenced: 'WorkerFenced',
+  /** A trial held ready on a busy worker went back to the pool before its process started: not an attempt. */
+  handedBack: 'TrialHandedBack',
 } as const;

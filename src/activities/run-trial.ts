@@ -12,6 +12,8 @@ import { MetricTracker, parseMetricLine } from './metric-lines.js';
 import { TrialProcess, type TrialExit } from './trial-process.js';
 import type { ServerWatch } from './server-watch.js';
 import type { TrialRegistry } from './trial-registry.js';
+import type { SweepUpdates } from './sweep-updates.js';
+import type { SlotGate } from './slot-gate.js';
 
 export interface TrialRunnerDeps {
   /** This worker's queue name, e.g. `hostB-gpu1`: shown in status and heartbeats. */
@@ -27,8 +29,14 @@ export interface TrialRunnerDeps {
   readonly heartbeatEveryMs: number;
   readonly serverWatch: ServerWatch;
   readonly registry: TrialRegistry;
-  /** The sweep's cache updates after a version (a query to the sweep); rejects when the server is unreachable. */
-  readonly fetchUpdates: (sweepId: string, since: number) => Promise<CacheUpdate[]>;
+  /** The sweeps' cache updates; reads reject when the server is unreachable. */
+  readonly updates: SweepUpdates;
+  /** How often a running trial checks for new cache updates (running trials of a sweep share each check). */
+  readonly updateCheckEveryMs: number;
+  /** The worker's slots: a trial starts once it holds one, and frees it the moment its process exits. */
+  readonly slots: SlotGate;
+  /** Told when a trial held ready went back to the pool, and when a trial's process ended. */
+  readonly permits: { handedBack(): void; trialEnded(): void };
 }
 
 const STDERR_TAIL_LINES = 20;
@@ -63,12 +71,68 @@ function closeStream(stream: WriteStream): Promise<void> {
 export function createTrialActivities(deps: TrialRunnerDeps) {
   async function runTrial(input: RunTrialInput): Promise<RunTrialResult> {
     const context = Context.current();
-    const { spec, sweepId, index, attempt } = input;
-    const trialDir = join(deps.trialsDir, input.directorySweepId, renderTrial(spec, index).name);
-    const trial = renderTrial(spec, index, { trialDir, sweepId });
+    const trialDir = join(deps.trialsDir, input.directorySweepId, renderTrial(input.spec, input.index).name);
     const logsDir = join(trialDir, 'logs');
     mkdirSync(logsDir, { recursive: true });
+    const releaseSlot = await waitForSlot(context, input);
+    let slotHeld = true;
+    const freeSlot = () => {
+      if (!slotHeld) return;
+      slotHeld = false;
+      releaseSlot();
+      deps.permits.trialEnded();
+    };
+    try {
+      return await runInSlot(context, input, trialDir, logsDir, freeSlot);
+    } finally {
+      freeSlot();
+    }
+  }
 
+  /** Waits for a free slot, heartbeating; a trial not started within the gate's patience goes back to the pool. */
+  async function waitForSlot(context: Context, input: RunTrialInput): Promise<() => void> {
+    const abort = new AbortController();
+    const why = (reason: 'patience' | 'fenced' | 'cancelled') => () => abort.abort(reason);
+    const patienceMs = deps.slots.patienceMs();
+    const patience = setTimeout(why('patience'), patienceMs);
+    const waiting: TrialProgress = { metrics: {}, worker: deps.workerName, attempt: input.attempt, waiting: true };
+    // Shown as waiting at once (status must not count it as running), then kept alive while it waits.
+    if (deps.slots.full) context.heartbeat(waiting);
+    const beat = setInterval(() => context.heartbeat(waiting), deps.heartbeatEveryMs);
+    const fence = deps.serverWatch.whenLost((input.heartbeatTimeoutSeconds * 1000) / 2);
+    void fence.lost.then(why('fenced'));
+    context.cancelled.catch(why('cancelled'));
+    try {
+      const release = await deps.slots.acquire(abort.signal);
+      if (release) return release;
+    } finally {
+      clearTimeout(patience);
+      clearInterval(beat);
+      fence.cancel();
+    }
+    if (abort.signal.reason === 'cancelled') {
+      const cancellation = await context.cancelled.catch((error: unknown) => error);
+      if (!(cancellation instanceof CancelledFailure) || cancellation.message !== 'WORKER_SHUTDOWN') throw cancellation;
+    }
+    deps.permits.handedBack();
+    throw ApplicationFailure.create({
+      type: FAILURE_TYPES.handedBack,
+      message:
+        abort.signal.reason === 'patience'
+          ? `${deps.workerName} was still busy after ${patienceMs} ms; back to the pool`
+          : `${deps.workerName} is ${abort.signal.reason === 'fenced' ? 'cut off from the server' : 'shutting down'}; back to the pool`,
+    });
+  }
+
+  async function runInSlot(
+    context: Context,
+    input: RunTrialInput,
+    trialDir: string,
+    logsDir: string,
+    freeSlot: () => void,
+  ): Promise<RunTrialResult> {
+    const { spec, sweepId, index, attempt } = input;
+    const trial = renderTrial(spec, index, { trialDir, sweepId });
     // Every attempt starts with all updates so far, before its command starts: a fresh file, so a process never
     // sees an update twice and a rescheduled attempt sees them all again.
     const updatesFile = join(trialDir, 'updates.jsonl');
@@ -90,6 +154,7 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
       worker: deps.workerName,
       startedAt,
       updateVersion,
+      attempt,
     });
 
     const stdoutLines = lineSplitter((line) => {
@@ -137,15 +202,16 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
       },
     });
     deps.registry.add(running.pgid);
+    // The next trial held ready here starts now, while this one's result is still being reported.
+    void running.exited.then(freeSlot);
     context.heartbeat(progress());
     let delivering = false;
     const deliverUpdates = async () => {
       if (delivering) return;
       delivering = true;
       try {
-        const fresh = await deps.fetchUpdates(sweepId, updateVersion).catch(() => []);
-        for (const update of fresh) {
-          if (update.version !== updateVersion + 1) break;
+        const all = await deps.updates.recent(sweepId, deps.updateCheckEveryMs).catch(() => []);
+        for (const update of all.slice(updateVersion)) {
           appendFileSync(updatesFile, updateLine(update));
           updateVersion = update.version;
           context.heartbeat(progress());
@@ -161,10 +227,8 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
         delivering = false;
       }
     };
-    const beat = setInterval(() => {
-      context.heartbeat(progress());
-      void deliverUpdates();
-    }, deps.heartbeatEveryMs);
+    const beat = setInterval(() => context.heartbeat(progress()), deps.heartbeatEveryMs);
+    const updateCheck = setInterval(() => void deliverUpdates(), deps.updateCheckEveryMs);
 
     // Self-fencing: a worker that cannot reach the server may be presumed dead, and its trial given to
     // another GPU. Kill the trial before that can happen, so two attempts never run at once.
@@ -198,6 +262,7 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
       throw error;
     } finally {
       clearInterval(beat);
+      clearInterval(updateCheck);
       fence.cancel();
       deps.registry.remove(running.pgid);
       stdoutLines.end();
@@ -232,10 +297,10 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
     };
   }
 
-  async function fetchAllUpdates(sweepId: string): Promise<CacheUpdate[]> {
+  async function fetchAllUpdates(sweepId: string): Promise<readonly CacheUpdate[]> {
     for (let tries = 1; ; tries++) {
       try {
-        return await deps.fetchUpdates(sweepId, 0);
+        return await deps.updates.current(sweepId);
       } catch (error) {
         if (tries >= UPDATE_FETCH_TRIES) {
           throw ApplicationFailure.create({

@@ -191,9 +191,12 @@ export async function liveTrial(client: Client, sweepId: string, index: number, 
   if (!description) return { index, name, state: 'queued', attempt: 0 };
   const pending = description.raw.pendingActivities?.[0];
   if (!pending) return { index, name, state: 'finishing', attempt: 0 };
-  const started = pending.state === proto.temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED;
   const details = pending.heartbeatDetails?.payloads?.[0];
   const progress = details ? defaultPayloadConverter.fromPayload<TrialProgress>(details) : undefined;
+  // A trial held ready behind a busy slot has been handed to a worker but has not started.
+  const started =
+    pending.state === proto.temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED &&
+    !progress?.waiting;
   const toDate = (time: typeof pending.lastStartedTime) =>
     time?.seconds ? new Date(Number(time.seconds) * 1000 + Math.floor((time.nanos ?? 0) / 1e6)) : undefined;
   const startedAt = toDate(pending.lastStartedTime);
@@ -202,11 +205,11 @@ export async function liveTrial(client: Client, sweepId: string, index: number, 
     index,
     name,
     state: started ? 'running' : 'queued',
-    // Each attempt is the trial workflow's next activity, so the activity ID counts attempts.
-    attempt: Number(pending.activityId ?? 1),
+    // Before its first heartbeat, the activity's sequence number: attempts plus any hand-backs, close enough.
+    attempt: progress?.attempt ?? Number(pending.activityId ?? 1),
     ...(started && pending.lastWorkerIdentity ? { worker: pending.lastWorkerIdentity } : {}),
     ...(started && startedAt ? { startedAt } : {}),
     ...(heartbeatAt ? { heartbeatAt } : {}),
-    ...(progress ? { progress } : {}),
+    ...(progress && started ? { progress } : {}),
   };
 }

@@ -6,7 +6,10 @@ import { ServerWatch } from '../activities/server-watch.js';
 import { TrialRegistry } from '../activities/trial-registry.js';
 import { connectClient, connectionOptions, type ConnectionConfig } from '../temporal/connection-config.js';
 import { updatesSinceQuery } from '../workflows/messages.js';
-import { poolQueue } from '../temporal/names.js';
+import { poolQueue, UPDATE_VERSION_MEMO } from '../temporal/names.js';
+import { SweepUpdates } from '../activities/sweep-updates.js';
+import { SlotGate } from '../activities/slot-gate.js';
+import { TaskPermits } from './task-permits.js';
 import { workflowCode } from './workflow-bundle.js';
 
 export interface TrialWorkerOptions {
@@ -17,6 +20,8 @@ export interface TrialWorkerOptions {
   readonly visibleDevices: string;
   /** Trials run at once (several small trials may share one GPU). */
   readonly slots: number;
+  /** Hold the next trial ready behind each running one, so a slot that frees starts it at once. */
+  readonly prefetch: boolean;
   readonly pool: string;
   readonly controlQueue: string;
   readonly trialsDir: string;
@@ -55,7 +60,11 @@ export async function runTrialWorker(options: TrialWorkerOptions): Promise<void>
   const identity = `${options.name}#${process.pid}`;
   // A plain client for queries to sweeps (cache updates), beside the workers' native connection.
   const client = await connectClient(options.connection);
+  const slots = new SlotGate(options.slots);
+  const permits = new TaskPermits(options.slots, options.prefetch);
   const activities = createTrialActivities({
+    slots,
+    permits,
     workerName: options.name,
     host: hostname(),
     visibleDevices: options.visibleDevices,
@@ -64,10 +73,20 @@ export async function runTrialWorker(options: TrialWorkerOptions): Promise<void>
     heartbeatEveryMs: 1000,
     serverWatch,
     registry,
-    fetchUpdates: (sweepId, since) =>
-      client.connection.withDeadline(Date.now() + 5000, () =>
-        client.workflow.getHandle(sweepId).query(updatesSinceQuery, since),
-      ),
+    updates: new SweepUpdates({
+      latestVersion: async (sweepId) => {
+        const { memo } = await client.connection.withDeadline(Date.now() + 5000, () =>
+          client.workflow.getHandle(sweepId).describe(),
+        );
+        const version = memo?.[UPDATE_VERSION_MEMO];
+        return typeof version === 'number' ? version : 0;
+      },
+      updatesSince: (sweepId, since) =>
+        client.connection.withDeadline(Date.now() + 5000, () =>
+          client.workflow.getHandle(sweepId).query(updatesSinceQuery, since),
+        ),
+    }),
+    updateCheckEveryMs: 500,
   });
 
   const workers = [
@@ -77,7 +96,12 @@ export async function runTrialWorker(options: TrialWorkerOptions): Promise<void>
       taskQueue: poolQueue(options.pool),
       identity,
       activities,
-      maxConcurrentActivityTaskExecutions: options.slots,
+      tuner: {
+        activityTaskSlotSupplier: permits,
+        workflowTaskSlotSupplier: { type: 'fixed-size', numSlots: 1 },
+        localActivityTaskSlotSupplier: { type: 'fixed-size', numSlots: 1 },
+        nexusTaskSlotSupplier: { type: 'fixed-size', numSlots: 1 },
+      },
       // Heartbeats reach the server at least every second, which the self-fencing margin relies on.
       maxHeartbeatThrottleInterval: '1s',
       defaultHeartbeatThrottleInterval: '1s',

@@ -29,6 +29,12 @@ interface FailureDetails {
   readonly exitCode?: number;
 }
 
+/** A lost attempt's last heartbeat, unless it was still waiting for a slot (then there is nothing to resume). */
+function progressOf(details: unknown): TrialProgress | undefined {
+  const progress = details as TrialProgress | undefined;
+  return progress?.waiting ? undefined : progress;
+}
+
 /**
  * One trial: runs attempts on the pool's queue until one succeeds, the command has failed more than the spec's
  * `retries`, or the trial is cancelled. A lost worker (no heartbeat, shutdown, fenced) is not the trial's fault:
@@ -39,14 +45,13 @@ export async function trialWorkflow(input: TrialInput): Promise<TrialSummary> {
   const { spec, sweepId, index, options } = input;
   const { name, params } = renderTrial(spec, index);
   const attempts: AttemptRecord[] = [];
-  let attempt = 0;
+  let attempt = 1;
   setHandler(trialStatusQuery, () => ({ index, name, attempt, attempts }));
 
   let resume: TrialProgress | undefined;
   let failures = 0;
   let lost = 0;
-  for (;;) {
-    attempt++;
+  for (; ; attempt++) {
     const { runTrial } = proxyActivities<TrialActivities>({
       taskQueue: poolQueue(options.pool),
       heartbeatTimeout: `${options.heartbeatTimeoutSeconds}s`,
@@ -78,9 +83,14 @@ export async function trialWorkflow(input: TrialInput): Promise<TrialSummary> {
       if (!(error instanceof ActivityFailure)) throw error;
       const cause = error.cause;
       const worker = error.identity ?? undefined;
+      if (cause instanceof ApplicationFailure && cause.type === FAILURE_TYPES.handedBack) {
+        // Never started: the same attempt goes back to the pool, for whichever slot frees first.
+        attempt--;
+        continue;
+      }
       if (cause instanceof TimeoutFailure && cause.timeoutType === TimeoutType.HEARTBEAT) {
         lost++;
-        resume = (cause.lastHeartbeatDetails as TrialProgress | undefined) ?? resume;
+        resume = progressOf(cause.lastHeartbeatDetails) ?? resume;
         attempts.push({
           attempt,
           outcome: 'lost',
@@ -92,7 +102,7 @@ export async function trialWorkflow(input: TrialInput): Promise<TrialSummary> {
         (cause.type === FAILURE_TYPES.workerShutdown || cause.type === FAILURE_TYPES.fenced)
       ) {
         lost++;
-        resume = (cause.details?.[0] as TrialProgress | undefined) ?? resume;
+        resume = progressOf(cause.details?.[0]) ?? resume;
         attempts.push({ attempt, outcome: 'lost', reason: cause.message, worker });
       } else {
         failures++;

@@ -15,6 +15,9 @@ export interface TrialProgress {
   readonly startedAt?: number;
   /** The latest cache update this attempt's process has been given. */
   readonly updateVersion?: number;
+  readonly attempt?: number;
+  /** Held ready on `worker` behind a running trial; nothing to resume from (the process has not started). */
+  readonly waiting?: boolean;
 }
 
 export interface RunTrialInput {

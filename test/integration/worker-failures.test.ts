@@ -3,7 +3,9 @@ import { after, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { TrialSummary } from '../../src/workflows/types.js';
 import { overlappingAttempts, processAlive, TestCluster } from '../helpers/cluster.js';
-import { sharedServerConfig } from '../helpers/temporal.js';
+import { sharedServerClient, sharedServerConfig } from '../helpers/temporal.js';
+import { FAILURE_TYPES } from '../../src/activities/failure-types.js';
+import { trialWorkflowId } from '../../src/temporal/names.js';
 
 const clusters: TestCluster[] = [];
 function cluster(): TestCluster {
@@ -163,4 +165,39 @@ test('sweep cancel stops the running trial processes and leaves no orphan', asyn
     rows.map((row) => row.state),
     ['cancelled', 'cancelled', 'cancelled', 'cancelled'],
   );
+});
+
+test('a trial held ready behind a long one goes back to the pool and runs on a worker that frees first', async () => {
+  const owner = cluster();
+  await owner.startWorker('busy');
+  // Two long trials on one slot: one runs on `busy`, the other is held ready behind it.
+  const sweepId = await owner.start('  x: [1, 2]\n  steps: 300\n  step_ms: 100');
+  const started = await owner.waitForRecords((records) => records.some((r) => r.event === 'start'));
+  const running = started.find((r) => r.event === 'start');
+  assert.ok(running);
+  const heldIndex = running.trial === 0 ? 1 : 0;
+  const client = await sharedServerClient();
+  const heldTrial = client.workflow.getHandle(trialWorkflowId(sweepId, heldIndex));
+  const waitingOnBusy = async () => {
+    const pending = (await heldTrial.describe()).raw.pendingActivities?.[0];
+    return pending?.lastWorkerIdentity?.startsWith('busy#') === true;
+  };
+  while (!(await waitingOnBusy())) await delay(100);
+
+  await owner.startWorker('free');
+  const moved = await owner.waitForRecords(
+    (records) => records.some((r) => r.event === 'start' && r.worker === 'free'),
+    30_000,
+  );
+  const second = moved.find((r) => r.event === 'start' && r.worker === 'free');
+  assert.equal(second?.trial, heldIndex);
+  assert.equal(second?.attempt, 1, 'going back to the pool is not an attempt');
+  assert.ok(!moved.some((r) => r.event === 'end'), 'it moved while the long trial still ran');
+  const history = await heldTrial.fetchHistory();
+  const handedBack = (history.events ?? []).filter(
+    (event) =>
+      event.activityTaskFailedEventAttributes?.failure?.applicationFailureInfo?.type === FAILURE_TYPES.handedBack,
+  );
+  assert.equal(handedBack.length, 1, 'it was handed back once, by busy');
+  assert.equal((await owner.sweep(['cancel', sweepId])).code, 0);
 });

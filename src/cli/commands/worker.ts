@@ -15,6 +15,7 @@ interface WorkerCommandOptions {
   cpuSlots?: number;
   allGpus?: boolean;
   slots: number;
+  prefetch: boolean;
   queue?: string;
   pool: string;
   controlQueue: string;
@@ -69,6 +70,7 @@ export async function runWorkerCommand(options: WorkerCommandOptions, command: C
     name,
     visibleDevices: cpu ? '' : String(options.gpu),
     slots: cpu ? (options.cpuSlots ?? 1) : options.slots,
+    prefetch: options.prefetch,
     pool: options.pool,
     controlQueue: options.controlQueue,
     trialsDir: options.trialsDir ?? join(options.dataDir, 'trials'),
@@ -87,6 +89,7 @@ export function registerWorkerCommand(program: Command): void {
     .option('--all-gpus', 'one supervised worker per GPU that nvidia-smi lists')
     .option('--cpu-slots <n>', 'run up to N trials at once with no GPU visible (machines without GPUs)', parseCount(1))
     .option('--slots <n>', 'trials sharing the GPU at once (small models)', parseCount(1), 1)
+    .option('--no-prefetch', 'do not hold the next trial ready behind each running one')
     .option('--queue <name>', "this worker's name (default <host>-gpu<N> or <host>-cpu)")
     .option('--pool <name>', 'the pool whose trials this worker runs', DEFAULT_POOL)
     .option(
