@@ -5,7 +5,12 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 
-const tasks = { test: 'scripts/run-tests.ts', check: 'scripts/check.ts', example: 'scripts/example.ts' };
+const tasks = {
+  test: 'scripts/run-tests.ts',
+  check: 'scripts/check.ts',
+  example: 'scripts/example.ts',
+  bench: 'bench/run.ts',
+};
 const [task, ...args] = process.argv.slice(2);
 if (!(task in tasks)) {
   process.stderr.write(`bootstrap: unknown task ${task}; expected one of ${Object.keys(tasks).join(', ')}\n`);

@@ -1,0 +1,52 @@
+import { readdirSync, readFileSync } from 'node:fs';
+
+/**
+ * PIDs of live processes whose command line contains `text`, and whose program is `program` when given (read from
+ * /proc: no process is spawned per look).
+ */
+export function processesWith(text: string, program?: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (cmdline.includes(text) && (!program || cmdline.startsWith(`${program}\0`))) pids.push(Number(entry));
+    } catch {
+      // Exited while we looked.
+    }
+  }
+  return pids.filter((pid) => pid !== process.pid);
+}
+
+/** One variable of a process's environment, or undefined. */
+export function environOf(pid: number, name: string): string | undefined {
+  try {
+    const entry = readFileSync(`/proc/${pid}/environ`, 'utf8')
+      .split('\0')
+      .find((item) => item.startsWith(`${name}=`));
+    return entry?.slice(name.length + 1);
+  } catch {
+    return undefined;
+  }
+}
+
+export function parentOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Peak resident memory of a live process, in MiB. */
+export function peakRssMiB(pid: number): number | undefined {
+  try {
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+      .split('\n')
+      .find((item) => item.startsWith('VmHWM:'));
+    return line ? Number(line.replace(/\D+/g, ' ').trim()) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}

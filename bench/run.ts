@@ -1,0 +1,59 @@
+// `npm run bench`: Sweep's overhead, dispatch latency, failure recovery, broadcast latency and scale, beside GNU
+// parallel, Celery + RabbitMQ and Ray Tune on the same machine in the same run. A program, not a test: it prints
+// figures and writes bench/results/*.json, and fails only when something could not run at all.
+// Flags: --smoke (seconds-long sizes, what CI runs), --no-peers, --only a,b (overhead, recovery, broadcast, scale).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { buildProject } from '../scripts/build-project.js';
+import { SweepCluster } from './lib/sweep-cluster.js';
+import { broadcastWorkload } from './workloads/broadcast.js';
+import { overheadWorkload } from './workloads/overhead.js';
+import { recoveryWorkload } from './workloads/recovery.js';
+import { scaleWorkload } from './workloads/scale.js';
+
+const WORKLOADS = ['overhead', 'recovery', 'broadcast', 'scale'] as const;
+const { values } = parseArgs({
+  options: {
+    smoke: { type: 'boolean', default: false },
+    'no-peers': { type: 'boolean', default: false },
+    only: { type: 'string' },
+    'scale-trials': { type: 'string' },
+  },
+});
+const only = values.only?.split(',') ?? [...WORKLOADS];
+const unknown = only.filter((name) => !(WORKLOADS as readonly string[]).includes(name));
+if (unknown.length > 0) {
+  process.stderr.write(`bench: unknown workload ${unknown.join(', ')}; expected ${WORKLOADS.join(', ')}\n`);
+  process.exit(2);
+}
+const smoke = values.smoke;
+
+buildProject();
+const workDir = mkdtempSync(join(tmpdir(), 'sweep-bench-'));
+const started = performance.now();
+const cluster = await SweepCluster.start(join(workDir, 'sweep'));
+try {
+  if (only.includes('overhead')) {
+    const cases = smoke
+      ? [{ trials: 16, seconds: 0.25, slots: 4 }]
+      : [
+          { trials: 200, seconds: 1, slots: 8 },
+          { trials: 400, seconds: 0.25, slots: 8 },
+        ];
+    await overheadWorkload(cluster, workDir, cases, !smoke && !values['no-peers']);
+  }
+  if (only.includes('recovery'))
+    await recoveryWorkload(cluster, workDir, { kills: smoke ? 1 : 10, withPeers: !smoke && !values['no-peers'] });
+  if (only.includes('broadcast'))
+    await broadcastWorkload(cluster, workDir, { trials: smoke ? 2 : 8, updates: smoke ? 3 : 30 });
+  if (only.includes('scale')) {
+    const trials = Number(values['scale-trials'] ?? (smoke ? 200 : 10_000));
+    await scaleWorkload(cluster, workDir, { trials, slots: 16 });
+  }
+} finally {
+  await cluster.stop();
+  rmSync(workDir, { recursive: true, force: true });
+}
+process.stdout.write(`\nbench: done in ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
