@@ -31,8 +31,6 @@ export interface TrialRunnerDeps {
   readonly registry: TrialRegistry;
   /** The sweeps' cache updates; reads reject when the server is unreachable. */
   readonly updates: SweepUpdates;
-  /** How often a running trial checks for new cache updates (running trials of a sweep share each check). */
-  readonly updateCheckEveryMs: number;
   /** The worker's slots: a trial starts once it holds one, and frees it the moment its process exits. */
   readonly slots: SlotGate;
   /** Told when a trial held ready went back to the pool, and when a trial's process ended. */
@@ -74,7 +72,7 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
     const trialDir = join(deps.trialsDir, input.directorySweepId, renderTrial(input.spec, input.index).name);
     const logsDir = join(trialDir, 'logs');
     mkdirSync(logsDir, { recursive: true });
-    const releaseSlot = await waitForSlot(context, input);
+    const { release: releaseSlot, shownWaiting } = await waitForSlot(context, input);
     let slotHeld = true;
     const freeSlot = () => {
       if (!slotHeld) return;
@@ -83,28 +81,37 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
       deps.permits.trialEnded();
     };
     try {
-      return await runInSlot(context, input, trialDir, logsDir, freeSlot);
+      return await runInSlot(context, input, { trialDir, logsDir, freeSlot, shownWaiting });
     } finally {
       freeSlot();
     }
   }
 
-  /** Waits for a free slot, heartbeating; a trial not started within the gate's patience goes back to the pool. */
-  async function waitForSlot(context: Context, input: RunTrialInput): Promise<() => void> {
+  /**
+   * Waits for a free slot, heartbeating; a trial not started within the gate's patience goes back to the pool.
+   * `shownWaiting`: a heartbeat told the server it waits (so status shows it queued until the next heartbeat).
+   */
+  async function waitForSlot(
+    context: Context,
+    input: RunTrialInput,
+  ): Promise<{ release: () => void; shownWaiting: boolean }> {
     const abort = new AbortController();
     const why = (reason: 'patience' | 'fenced' | 'cancelled') => () => abort.abort(reason);
     const patienceMs = deps.slots.patienceMs();
     const patience = setTimeout(why('patience'), patienceMs);
     const waiting: TrialProgress = { metrics: {}, worker: deps.workerName, attempt: input.attempt, waiting: true };
-    // Shown as waiting at once (status must not count it as running), then kept alive while it waits.
-    if (deps.slots.full) context.heartbeat(waiting);
-    const beat = setInterval(() => context.heartbeat(waiting), deps.heartbeatEveryMs);
+    // No heartbeat for a short wait: each costs the server a write, and most waits end within a second.
+    let shownWaiting = false;
+    const beat = setInterval(() => {
+      shownWaiting = true;
+      context.heartbeat(waiting);
+    }, deps.heartbeatEveryMs);
     const fence = deps.serverWatch.whenLost((input.heartbeatTimeoutSeconds * 1000) / 2);
     void fence.lost.then(why('fenced'));
     context.cancelled.catch(why('cancelled'));
     try {
       const release = await deps.slots.acquire(abort.signal);
-      if (release) return release;
+      if (release) return { release, shownWaiting };
     } finally {
       clearTimeout(patience);
       clearInterval(beat);
@@ -127,10 +134,9 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
   async function runInSlot(
     context: Context,
     input: RunTrialInput,
-    trialDir: string,
-    logsDir: string,
-    freeSlot: () => void,
+    slot: { trialDir: string; logsDir: string; freeSlot: () => void; shownWaiting: boolean },
   ): Promise<RunTrialResult> {
+    const { trialDir, logsDir, freeSlot } = slot;
     const { spec, sweepId, index, attempt } = input;
     const trial = renderTrial(spec, index, { trialDir, sweepId });
     // Every attempt starts with all updates so far, before its command starts: a fresh file, so a process never
@@ -204,31 +210,24 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
     deps.registry.add(running.pgid);
     // The next trial held ready here starts now, while this one's result is still being reported.
     void running.exited.then(freeSlot);
-    context.heartbeat(progress());
-    let delivering = false;
-    const deliverUpdates = async () => {
-      if (delivering) return;
-      delivering = true;
-      try {
-        const all = await deps.updates.recent(sweepId, deps.updateCheckEveryMs).catch(() => []);
-        for (const update of all.slice(updateVersion)) {
-          appendFileSync(updatesFile, updateLine(update));
-          updateVersion = update.version;
-          context.heartbeat(progress());
-          if (spec.updateSignal) {
-            try {
-              process.kill(-running.pgid, spec.updateSignal);
-            } catch {
-              // The trial is exiting.
-            }
+    // Trials heartbeat from their first second on; one shown as waiting says at once that it runs now.
+    if (slot.shownWaiting) context.heartbeat(progress());
+    const deliverUpdates = (all: readonly CacheUpdate[]) => {
+      for (const update of all.slice(updateVersion)) {
+        appendFileSync(updatesFile, updateLine(update));
+        updateVersion = update.version;
+        context.heartbeat(progress());
+        if (spec.updateSignal) {
+          try {
+            process.kill(-running.pgid, spec.updateSignal);
+          } catch {
+            // The trial is exiting.
           }
         }
-      } finally {
-        delivering = false;
       }
     };
     const beat = setInterval(() => context.heartbeat(progress()), deps.heartbeatEveryMs);
-    const updateCheck = setInterval(() => void deliverUpdates(), deps.updateCheckEveryMs);
+    const stopFollowing = deps.updates.follow(sweepId, deliverUpdates);
 
     // Self-fencing: a worker that cannot reach the server may be presumed dead, and its trial given to
     // another GPU. Kill the trial before that can happen, so two attempts never run at once.
@@ -262,7 +261,7 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
       throw error;
     } finally {
       clearInterval(beat);
-      clearInterval(updateCheck);
+      stopFollowing();
       fence.cancel();
       deps.registry.remove(running.pgid);
       stdoutLines.end();

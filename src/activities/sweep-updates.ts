@@ -8,50 +8,57 @@ export interface UpdateSource {
   updatesSince(sweepId: string, version: number): Promise<CacheUpdate[]>;
 }
 
-interface Read {
-  readonly startedAt: number;
-  readonly updates: Promise<readonly CacheUpdate[]>;
-}
-
-/** Sweeps whose updates a worker keeps; a worker seldom serves more at once, and one evicted is re-read. */
-const SWEEPS_KEPT = 16;
+type Listener = (updates: readonly CacheUpdate[]) => void;
 
 /**
  * A worker's copy of each sweep's cache updates. Checking for new ones costs one describe (a few ms) and no query
  * while nothing changed, so a trial can check right before it starts without delaying its GPU, and the running
- * trials of one sweep share one check instead of each querying the sweep.
+ * trials of one sweep share one periodic check instead of each querying the sweep.
  */
 export class SweepUpdates {
   private readonly known = new Map<string, readonly CacheUpdate[]>();
-  private readonly lastRead = new Map<string, Read>();
+  private readonly followers = new Map<string, { readonly notify: Set<Listener>; readonly timer: NodeJS.Timeout }>();
 
   constructor(
     private readonly source: UpdateSource,
-    private readonly now: () => number = Date.now,
+    private readonly checkEveryMs: number,
   ) {}
 
   /** Every update recorded before this call: what a trial must have before its command starts. */
   current(sweepId: string): Promise<readonly CacheUpdate[]> {
-    return this.read(sweepId).updates;
+    return this.fetch(sweepId);
   }
 
-  /** Every update as of a check at most `maxAgeMs` old: how running trials poll without multiplying reads. */
-  recent(sweepId: string, maxAgeMs: number): Promise<readonly CacheUpdate[]> {
-    const last = this.lastRead.get(sweepId);
-    if (last && this.now() - last.startedAt <= maxAgeMs) return last.updates;
-    return this.read(sweepId).updates;
-  }
-
-  private read(sweepId: string): Read {
-    const read: Read = { startedAt: this.now(), updates: this.fetch(sweepId) };
-    this.lastRead.delete(sweepId);
-    this.lastRead.set(sweepId, read);
-    // A failed read is not reused: the next caller tries again.
-    read.updates.catch(() => {
-      if (this.lastRead.get(sweepId) === read) this.lastRead.delete(sweepId);
-    });
-    if (this.lastRead.size > SWEEPS_KEPT) this.evictOldest();
-    return read;
+  /**
+   * Calls `listener` with all updates after each periodic check (one per sweep, however many of its trials run
+   * here; a failed check is skipped). Returns the unsubscribe.
+   */
+  follow(sweepId: string, listener: Listener): () => void {
+    let entry = this.followers.get(sweepId);
+    if (!entry) {
+      let checking = false;
+      const notify = new Set<Listener>();
+      const timer = setInterval(() => {
+        if (checking) return;
+        checking = true;
+        this.fetch(sweepId)
+          .then((updates) => notify.forEach((each) => each(updates)))
+          .catch(() => undefined)
+          .finally(() => (checking = false));
+      }, this.checkEveryMs);
+      entry = { notify, timer };
+      this.followers.set(sweepId, entry);
+    }
+    entry.notify.add(listener);
+    const following = entry;
+    return () => {
+      following.notify.delete(listener);
+      if (following.notify.size > 0) return;
+      clearInterval(following.timer);
+      this.followers.delete(sweepId);
+      // Nobody here runs its trials any more; a later trial reads afresh.
+      this.known.delete(sweepId);
+    };
   }
 
   private async fetch(sweepId: string): Promise<readonly CacheUpdate[]> {
@@ -60,19 +67,11 @@ export class SweepUpdates {
     if (latest <= have.length) return have;
     const fresh = await this.source.updatesSince(sweepId, have.length);
     // Another read may have extended the list meanwhile; keep the longer, contiguous one.
-    const base = this.known.get(sweepId) ?? [];
-    const extended = [...base];
+    const extended = [...(this.known.get(sweepId) ?? [])];
     for (const update of fresh) {
       if (update.version === extended.length + 1) extended.push(update);
     }
     this.known.set(sweepId, extended);
     return extended;
-  }
-
-  private evictOldest(): void {
-    const oldest = this.lastRead.keys().next().value;
-    if (oldest === undefined) return;
-    this.lastRead.delete(oldest);
-    this.known.delete(oldest);
   }
 }

@@ -73,20 +73,23 @@ export async function runTrialWorker(options: TrialWorkerOptions): Promise<void>
     heartbeatEveryMs: 1000,
     serverWatch,
     registry,
-    updates: new SweepUpdates({
-      latestVersion: async (sweepId) => {
-        const { memo } = await client.connection.withDeadline(Date.now() + 5000, () =>
-          client.workflow.getHandle(sweepId).describe(),
-        );
-        const version = memo?.[UPDATE_VERSION_MEMO];
-        return typeof version === 'number' ? version : 0;
+    // Running trials of a sweep share one check every half second.
+    updates: new SweepUpdates(
+      {
+        latestVersion: async (sweepId) => {
+          const { memo } = await client.connection.withDeadline(Date.now() + 5000, () =>
+            client.workflow.getHandle(sweepId).describe(),
+          );
+          const version = memo?.[UPDATE_VERSION_MEMO];
+          return typeof version === 'number' ? version : 0;
+        },
+        updatesSince: (sweepId, since) =>
+          client.connection.withDeadline(Date.now() + 5000, () =>
+            client.workflow.getHandle(sweepId).query(updatesSinceQuery, since),
+          ),
       },
-      updatesSince: (sweepId, since) =>
-        client.connection.withDeadline(Date.now() + 5000, () =>
-          client.workflow.getHandle(sweepId).query(updatesSinceQuery, since),
-        ),
-    }),
-    updateCheckEveryMs: 500,
+      500,
+    ),
   });
 
   const workers = [

@@ -23,7 +23,7 @@ function source() {
 
 test('a worker queries a sweep only when its update version moved', async () => {
   const sweep = source();
-  const cache = new SweepUpdates(sweep.read);
+  const cache = new SweepUpdates(sweep.read, 1000);
   assert.deepEqual(await cache.current('s'), []);
   assert.deepEqual(sweep.calls, { describes: 1, queries: 0 });
   sweep.record();
@@ -42,28 +42,39 @@ test('a worker queries a sweep only when its update version moved', async () => 
   );
 });
 
-test('running trials share recent checks; a trial about to start always checks afresh', async () => {
-  let now = 0;
+test('the running trials of a sweep share one periodic check, and it stops when the last one leaves', async () => {
   const sweep = source();
-  const cache = new SweepUpdates(sweep.read, () => now);
-  await cache.recent('s', 500);
-  now = 400;
-  await cache.recent('s', 500);
-  assert.equal(sweep.calls.describes, 1);
-  now = 901;
-  await cache.recent('s', 500);
-  assert.equal(sweep.calls.describes, 2);
-  await cache.current('s');
-  assert.equal(sweep.calls.describes, 3);
+  const cache = new SweepUpdates(sweep.read, 5);
+  const seen: number[][] = [[], []];
+  const stops = seen.map((versions) =>
+    cache.follow('s', (updates) => versions.splice(0, versions.length, ...updates.map((update) => update.version))),
+  );
+  sweep.record();
+  while (seen.some((versions) => versions.length < 1)) await new Promise((resolve) => setTimeout(resolve, 5));
+  const describes = sweep.calls.describes;
+  assert.ok(describes <= 3, `one check per tick for both trials (${describes} describes)`);
+  for (const stop of stops) stop();
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  assert.ok(sweep.calls.describes <= describes + 1, 'no checks once nobody follows');
+  assert.deepEqual(seen, [[1], [1]]);
 });
 
-test('a failed read is not reused by the next caller', async () => {
+test('a failed check is skipped, and the next one delivers', async () => {
   let fail = true;
-  const cache = new SweepUpdates({
-    latestVersion: () => (fail ? Promise.reject(new Error('unreachable')) : Promise.resolve(0)),
-    updatesSince: () => Promise.resolve([]),
-  });
-  await assert.rejects(cache.recent('s', 10_000), /unreachable/);
+  const cache = new SweepUpdates(
+    {
+      latestVersion: () => (fail ? Promise.reject(new Error('unreachable')) : Promise.resolve(1)),
+      updatesSince: () => Promise.resolve([{ version: 1, at: 0, data: {} }]),
+    },
+    5,
+  );
+  await assert.rejects(cache.current('s'), /unreachable/);
+  let delivered = 0;
+  const stop = cache.follow('s', (updates) => (delivered = updates.length));
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.equal(delivered, 0);
   fail = false;
-  assert.deepEqual(await cache.recent('s', 10_000), []);
+  while (delivered === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+  stop();
+  assert.equal(delivered, 1);
 });
