@@ -20,11 +20,6 @@ export class SlotGate {
     this.free = slots;
   }
 
-  /** Whether a trial asking now would have to wait. */
-  get full(): boolean {
-    return this.free === 0;
-  }
-
   /**
    * Resolves with the slot's release once one is free; `undefined` when `signal` fires first (the caller then
    * never holds the slot). Release exactly once, as soon as the trial's process has exited.

@@ -146,9 +146,16 @@ test('sweep cancel stops the running trial processes and leaves no orphan', asyn
   const records = await owner.waitForRecords((all) => all.filter((r) => r.event === 'start').length === 2);
   const pids = records.filter((r) => r.event === 'start').map((r) => r.pid);
   assert.ok(pids.every(processAlive));
-  const status = await owner.sweep(['status', sweepId]);
+  // Status follows heartbeats, which start within a trial's first second (a trial held ready behind a running
+  // one counts as running until its first heartbeat says it waits).
+  const heartbeating = /^ +\d+ +t00\d_x=\d +running +1 +c[12]#\d+ +\d+\.\ds +\d+\.\ds/m;
+  let status = await owner.sweep(['status', sweepId]);
+  const settled = (text: string) => /2 running, 2 waiting/.test(text) && heartbeating.test(text);
+  for (let tries = 0; tries < 50 && !settled(status.stdout); tries++) {
+    status = await owner.sweep(['status', sweepId]);
+  }
   assert.match(status.stdout, /4 trials: 0 succeeded, 0 failed, 0 cancelled, 2 running, 2 waiting/);
-  assert.match(status.stdout, /^ +\d+ +t00\d_x=\d +running +1 +c[12]#\d+ +\d+\.\ds +\d+\.\ds/m);
+  assert.match(status.stdout, heartbeating);
   assert.match(status.stdout, /^ +\d+ +t00\d_x=\d +queued +1/m);
   const midway = await owner.sweep(['results', sweepId, '--format', 'json']);
   const states = midway.stdout
