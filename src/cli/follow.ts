@@ -3,7 +3,7 @@ import type { Client } from '@temporalio/client';
 import { ExitError } from '../errors.js';
 import type { SweepProgress } from '../workflows/types.js';
 import { formatResults, sortRows } from './results-format.js';
-import { sweepMemo, sweepProgress, sweepResult, trialRows } from './sweep-client.js';
+import { sweepMemo, sweepProgressOrCounts, sweepResult, trialRows } from './sweep-client.js';
 
 function progressLine(progress: SweepProgress): string {
   const { total, succeeded, failed, cancelled } = progress.counts;
@@ -22,6 +22,7 @@ function progressLine(progress: SweepProgress): string {
 export async function followSweep(client: Client, sweepId: string): Promise<void> {
   const tty = process.stderr.isTTY;
   let last = '';
+  const memo = await sweepMemo(client, sweepId);
   const finished = sweepResult(client, sweepId);
   let done = false;
   void finished.then(
@@ -29,8 +30,11 @@ export async function followSweep(client: Client, sweepId: string): Promise<void
     () => (done = true),
   );
   while (!done) {
-    const progress = await sweepProgress(client, sweepId).catch(() => undefined);
-    const line = progress ? progressLine(progress) : '';
+    // No worker to answer the query (all stopped, or busy restarting): counts from visibility, and say so.
+    const read = await sweepProgressOrCounts(client, sweepId, memo).catch(() => undefined);
+    const line = read
+      ? `${progressLine(read.progress)}${read.fromVisibility ? ' (no worker answering: counts of finished trials only)' : ''}`
+      : '';
     if (line && line !== last) {
       process.stderr.write(tty ? `\r\x1b[2K${line}` : `${line}\n`);
       last = line;
@@ -39,9 +43,9 @@ export async function followSweep(client: Client, sweepId: string): Promise<void
   }
   if (tty && last) process.stderr.write('\n');
   const result = await finished;
-  const memo = await sweepMemo(client, sweepId);
-  const rows = sortRows(await trialRows(client, sweepId, memo), memo.spec);
-  process.stdout.write(`${formatResults(rows, memo.spec, 'table')}\n`);
+  const ended = await sweepMemo(client, sweepId);
+  const rows = sortRows(await trialRows(client, sweepId, ended), ended.spec);
+  process.stdout.write(`${formatResults(rows, ended.spec, 'table')}\n`);
   const { total, succeeded, failed, cancelled } = result.counts;
   const summary = `sweep ${sweepId} ${result.state}: ${succeeded} of ${total} trials succeeded, ${failed} failed, ${cancelled} cancelled`;
   if (result.state !== 'completed') throw new ExitError(summary);
