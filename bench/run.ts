@@ -1,12 +1,14 @@
 // `npm run bench`: Sweep's overhead, dispatch latency, failure recovery, broadcast latency and scale, beside GNU
 // parallel, Celery + RabbitMQ and Ray Tune on the same machine in the same run. A program, not a test: it prints
 // figures and writes bench/results/*.json, and fails only when something could not run at all.
-// Flags: --smoke (seconds-long sizes, what CI runs), --no-peers, --only a,b (overhead, recovery, broadcast, scale).
+// Flags: --smoke (seconds-long sizes, what CI runs), --no-peers, --only a,b (overhead, recovery, broadcast, scale),
+// --scale-trials N, --results DIR (default bench/results), --no-build (dist/ is already current).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildProject } from '../scripts/build-project.js';
+import { setResultsDir } from './lib/report.js';
 import { SweepCluster } from './lib/sweep-cluster.js';
 import { broadcastWorkload } from './workloads/broadcast.js';
 import { overheadWorkload } from './workloads/overhead.js';
@@ -20,6 +22,8 @@ const { values } = parseArgs({
     'no-peers': { type: 'boolean', default: false },
     only: { type: 'string' },
     'scale-trials': { type: 'string' },
+    results: { type: 'string' },
+    'no-build': { type: 'boolean', default: false },
   },
 });
 const only = values.only?.split(',') ?? [...WORKLOADS];
@@ -30,7 +34,8 @@ if (unknown.length > 0) {
 }
 const smoke = values.smoke;
 
-buildProject();
+if (!values['no-build']) buildProject();
+if (values.results) setResultsDir(values.results);
 const workDir = mkdtempSync(join(tmpdir(), 'sweep-bench-'));
 const started = performance.now();
 const cluster = await SweepCluster.start(join(workDir, 'sweep'));

@@ -1,10 +1,12 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../test/helpers/free-port.js';
+import { processesWithEnv } from './proc.js';
 import { run, until } from './processes.js';
 
 const BENCH_DIR = fileURLToPath(new URL('..', import.meta.url));
@@ -78,20 +80,22 @@ function portOpen(port: number): Promise<boolean> {
 /** A private RabbitMQ node (Debian's rabbitmq-server) on free ports, its state in `dir`. */
 export class RabbitMq {
   private constructor(
-    private readonly process: ChildProcess,
     readonly url: string,
+    private readonly base: string,
+    private readonly nodeName: string,
   ) {}
 
-  static async start(dir: string): Promise<RabbitMq> {
+  static async start(): Promise<RabbitMq> {
     const port = await freePort();
-    const base = join(dir, 'rabbitmq');
+    // rabbitmq-server drops to the rabbitmq user when started as root: its directory must be reachable and
+    // writable by that user, so not inside the bench's private (0700) work directory.
+    const base = mkdtempSync(join(tmpdir(), 'sweep-bench-rabbitmq-'));
     for (const sub of ['mnesia', 'log']) mkdirSync(join(base, sub), { recursive: true });
-    // rabbitmq-server drops to the rabbitmq user when started as root: it must be able to write here.
-    chmodSync(base, 0o777);
-    for (const sub of ['mnesia', 'log']) chmodSync(join(base, sub), 0o777);
+    for (const path of [base, join(base, 'mnesia'), join(base, 'log')]) chmodSync(path, 0o777);
+    const nodeName = `sweepbench${port}@localhost`;
     const env = {
       ...process.env,
-      RABBITMQ_NODENAME: `sweepbench${port}@localhost`,
+      RABBITMQ_NODENAME: nodeName,
       RABBITMQ_NODE_PORT: String(port),
       RABBITMQ_DIST_PORT: String(await freePort()),
       RABBITMQ_MNESIA_BASE: join(base, 'mnesia'),
@@ -101,7 +105,7 @@ export class RabbitMq {
       RABBITMQ_FEATURE_FLAGS_FILE: join(base, 'feature_flags'),
     };
     const child = spawn('rabbitmq-server', [], { env, stdio: 'ignore', detached: true });
-    const broker = new RabbitMq(child, `amqp://guest:guest@127.0.0.1:${port}//`);
+    const broker = new RabbitMq(`amqp://guest:guest@127.0.0.1:${port}//`, base, nodeName);
     let up = false;
     const deadline = Date.now() + 60_000;
     while (!up && Date.now() < deadline && child.exitCode === null) {
@@ -116,12 +120,15 @@ export class RabbitMq {
   }
 
   stop(): void {
-    try {
-      // The whole group: the script, the Erlang VM and epmd's helpers it started.
-      if (this.process.pid) process.kill(-this.process.pid, 'SIGKILL');
-    } catch {
-      // Already gone.
+    // `su` puts the Erlang VM in a session of its own, so find every process of this node by its environment.
+    for (const pid of processesWithEnv('RABBITMQ_NODENAME', this.nodeName)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
     }
+    rmSync(this.base, { recursive: true, force: true });
   }
 }
 
@@ -156,7 +163,17 @@ export async function runCelery(
     },
   );
   if (finished.code !== 0) throw new Error(`celery driver failed:\n${finished.stderr.slice(-2000)}`);
-  return JSON.parse(finished.stdout.trim().split('\n').at(-1) ?? '{}') as ToolRun;
+  return lastJsonLine(finished.stdout);
+}
+
+/** The peer scripts print their figures as the last JSON line; Ray also prints its own warnings to stdout. */
+function lastJsonLine(stdout: string): ToolRun {
+  const line = stdout
+    .split('\n')
+    .filter((text) => text.startsWith('{'))
+    .at(-1);
+  if (!line) throw new Error(`no result line in the output:\n${stdout.slice(-1000)}`);
+  return JSON.parse(line) as ToolRun;
 }
 
 export async function runRayTune(
@@ -170,5 +187,5 @@ export async function runRayTune(
   const args = [join(PEERS_DIR, 'ray_peer.py'), String(trials), String(seconds), String(slots), records, storage];
   const finished = await run(python, args, { env: { ...process.env, RAY_AIR_NEW_OUTPUT: '0' } });
   if (finished.code !== 0) throw new Error(`ray tune failed:\n${finished.stderr.slice(-2000)}`);
-  return JSON.parse(finished.stdout.trim().split('\n').at(-1) ?? '{}') as ToolRun;
+  return lastJsonLine(finished.stdout);
 }

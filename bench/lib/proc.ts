@@ -18,6 +18,14 @@ export function processesWith(text: string, program?: string): number[] {
   return pids.filter((pid) => pid !== process.pid);
 }
 
+/** PIDs of live processes whose environment has `name=value`. */
+export function processesWithEnv(name: string, value: string): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .map(Number)
+    .filter((pid) => pid !== process.pid && environOf(pid, name) === value);
+}
+
 /** One variable of a process's environment, or undefined. */
 export function environOf(pid: number, name: string): string | undefined {
   try {

@@ -5,7 +5,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatTable } from '../../src/cli/table.js';
 
-const RESULTS_DIR = fileURLToPath(new URL('../results/', import.meta.url));
+let resultsDir = fileURLToPath(new URL('../results/', import.meta.url));
+
+/** Where result files go (bench/results by default). */
+export function setResultsDir(dir: string): void {
+  resultsDir = dir;
+}
 
 /** The machine and versions every result file carries, so numbers are never read without their context. */
 export function machine(): Record<string, unknown> {
@@ -34,11 +39,11 @@ export function report(
   data: Record<string, unknown>,
 ): void {
   process.stdout.write(`\n## ${title}\n\n${formatTable(table.header, table.rows)}\n`);
-  mkdirSync(RESULTS_DIR, { recursive: true });
-  const file = join(RESULTS_DIR, `${name}.json`);
+  mkdirSync(resultsDir, { recursive: true });
+  const file = join(resultsDir, `${name}.json`);
   writeFileSync(
     file,
     `${JSON.stringify({ name, at: new Date().toISOString(), machine: machine(), ...data }, null, 2)}\n`,
   );
-  process.stdout.write(`(raw samples: bench/results/${name}.json)\n`);
+  process.stdout.write(`(raw samples: ${file})\n`);
 }

@@ -50,7 +50,7 @@ export async function broadcastWorkload(
   try {
     if (!(await until(everyone(0), 60_000))) throw new Error('broadcast: the trials did not all start');
     for (let version = 1; version <= updates; version++) {
-      process.stderr.write(`bench: broadcast: update ${version} of ${updates}…\r`);
+      if (version === 1) process.stderr.write(`bench: broadcast: ${updates} updates to ${trials} trials…\n`);
       const sentAt = Date.now();
       await handle.executeUpdate(broadcastUpdate, { args: [{ step: version }] });
       if (!(await until(everyone(version), 30_000))) throw new Error(`broadcast: update ${version} did not reach all`);

@@ -45,7 +45,7 @@ export async function overheadWorkload(
   if (withPeers && !onPath('rabbitmq-server'))
     brokerProblem = 'rabbitmq-server not installed (apt-get install rabbitmq-server)';
   if (!brokerProblem && 'python' in python) {
-    broker = await RabbitMq.start(workDir).catch((error: Error) => {
+    broker = await RabbitMq.start().catch((error: Error) => {
       brokerProblem = error.message;
       return undefined;
     });

@@ -23,7 +23,11 @@ export async function recoveryWorkload(
   options: { kills: number; withPeers: boolean },
 ): Promise<void> {
   const samples = await sweepKills(cluster, workDir, options.kills);
-  const celery = options.withPeers ? await celeryFaults(workDir) : [{ fault: 'Celery', what: 'peers skipped' }];
+  const celery = options.withPeers
+    ? await celeryFaults(workDir).catch((error: Error) => [
+        { fault: 'Celery', what: `could not run: ${error.message.split('\n')[0] ?? ''}` },
+      ])
+    : [{ fault: 'Celery', what: 'peers skipped' }];
   const rescheduled = samples.map((sample) => sample.rescheduledMs);
   report(
     'failure-recovery',
@@ -93,7 +97,7 @@ async function celeryFaults(workDir: string): Promise<Array<{ fault: string; wha
   const python = pythonPeers();
   if (!('python' in python)) return [{ fault: 'Celery', what: python.missing }];
   if (!onPath('rabbitmq-server')) return [{ fault: 'Celery', what: 'rabbitmq-server not installed' }];
-  const broker = await RabbitMq.start(join(workDir, 'fault'));
+  const broker = await RabbitMq.start();
   const rows: Array<{ fault: string; what: string }> = [];
   try {
     // Main process killed with 2 trials running on 2 slots, then a new worker comes up.
