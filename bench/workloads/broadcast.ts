@@ -9,6 +9,9 @@ import { report } from '../lib/report.js';
 import { fixed, percentile } from '../lib/stats.js';
 import type { SweepCluster } from '../lib/sweep-cluster.js';
 
+/** Fixed, spread pauses before each update (ms): reproducible, and never in step with the check timer. */
+const JITTER_MS = [0, 370, 130, 440, 60, 250, 310, 190, 480, 20];
+
 const UPDATE_TRIAL = fileURLToPath(new URL('../update_trial.py', import.meta.url));
 
 /** (trial, version) → when the trial's process received it, epoch ms. */
@@ -51,6 +54,8 @@ export async function broadcastWorkload(
     if (!(await until(everyone(0), 60_000))) throw new Error('broadcast: the trials did not all start');
     for (let version = 1; version <= updates; version++) {
       if (version === 1) process.stderr.write(`bench: broadcast: ${updates} updates to ${trials} trials…\n`);
+      // Sent at a random point of the workers' check interval, as a researcher's update would be.
+      await new Promise((resolve) => setTimeout(resolve, JITTER_MS[version % JITTER_MS.length]));
       const sentAt = Date.now();
       await handle.executeUpdate(broadcastUpdate, { args: [{ step: version }] });
       if (!(await until(everyone(version), 30_000))) throw new Error(`broadcast: update ${version} did not reach all`);
