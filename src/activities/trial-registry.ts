@@ -1,11 +1,5 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
-
-interface Entry {
-  readonly pgid: number;
-  /** Start time in clock ticks (/proc/<pid>/stat field 22): tells our process from a reused PID. */
-  readonly started: string;
-}
+import { mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 function startTicks(pid: number): string | undefined {
   try {
@@ -17,54 +11,48 @@ function startTicks(pid: number): string | undefined {
 }
 
 /**
- * The process groups of this worker's running trials, in a file named after its queue. A worker that starts on
- * a GPU first kills whatever its predecessor on that queue left running there.
+ * The process groups of this worker's running trials: one empty file per group, named `<pgid>-<start ticks>`
+ * (the start time, /proc/<pid>/stat field 22, tells our process from a reused PID), in a directory named after
+ * the worker's queue. A worker that starts on a GPU first kills whatever its predecessor there left running.
+ * A create and an unlink per trial: no rewrite of a shared file, nothing torn by a crash mid-write.
  */
 export class TrialRegistry {
-  private entries: Entry[] = [];
+  private readonly files = new Map<number, string>();
 
-  constructor(private readonly file: string) {
-    mkdirSync(dirname(file), { recursive: true });
+  constructor(private readonly dir: string) {
+    mkdirSync(dir, { recursive: true });
   }
 
   /** Kills leftovers of a previous worker on this queue; returns how many groups were still alive. */
   reapLeftovers(): number {
-    if (!existsSync(this.file)) return 0;
-    let leftovers: Entry[] = [];
-    try {
-      leftovers = JSON.parse(readFileSync(this.file, 'utf8')) as Entry[];
-    } catch {
-      // A torn file from a crash mid-write: nothing trustworthy to reap.
-    }
     let killed = 0;
-    for (const entry of leftovers) {
-      if (startTicks(entry.pgid) !== entry.started) continue;
-      try {
-        process.kill(-entry.pgid, 'SIGKILL');
-        killed++;
-      } catch {
-        // Gone between the check and the kill.
+    for (const name of readdirSync(this.dir)) {
+      const [pgid, started] = name.split('-');
+      if (pgid && started && startTicks(Number(pgid)) === started) {
+        try {
+          process.kill(-Number(pgid), 'SIGKILL');
+          killed++;
+        } catch {
+          // Gone between the check and the kill.
+        }
       }
+      unlinkSync(join(this.dir, name));
     }
-    this.save();
     return killed;
   }
 
   add(pgid: number): void {
     const started = startTicks(pgid);
     if (started === undefined) return;
-    this.entries.push({ pgid, started });
-    this.save();
+    const file = join(this.dir, `${pgid}-${started}`);
+    writeFileSync(file, '');
+    this.files.set(pgid, file);
   }
 
   remove(pgid: number): void {
-    this.entries = this.entries.filter((entry) => entry.pgid !== pgid);
-    this.save();
-  }
-
-  private save(): void {
-    const partial = `${this.file}.${process.pid}`;
-    writeFileSync(partial, JSON.stringify(this.entries));
-    renameSync(partial, this.file);
+    const file = this.files.get(pgid);
+    if (!file) return;
+    this.files.delete(pgid);
+    unlinkSync(file);
   }
 }

@@ -53,7 +53,7 @@ export async function runTrialWorker(options: TrialWorkerOptions): Promise<void>
   // SIGINT/SIGTERM shut the workers down gracefully: running trials are stopped and handed back at once.
   Runtime.install({ logger: workerLogger(options.verbose) });
   const connection = await NativeConnection.connect(connectionOptions(options.connection));
-  const registry = new TrialRegistry(join(options.stateDir, `${options.name}.json`));
+  const registry = new TrialRegistry(join(options.stateDir, options.name));
   const reaped = registry.reapLeftovers();
   const serverWatch = new ServerWatch(connection, 1000);
   serverWatch.start();
