@@ -69,22 +69,186 @@ function closeStream(stream: WriteStream): Promise<void> {
 export function createTrialActivities(deps: TrialRunnerDeps) {
   async function runTrial(input: RunTrialInput): Promise<RunTrialResult> {
     const context = Context.current();
-    const trialDir = join(deps.trialsDir, input.directorySweepId, renderTrial(input.spec, input.index).name);
+    const { spec, sweepId, index, attempt } = input;
+    const trialDir = join(deps.trialsDir, input.directorySweepId, renderTrial(spec, index).name);
     const logsDir = join(trialDir, 'logs');
     mkdirSync(logsDir, { recursive: true });
-    const { release: releaseSlot, shownWaiting } = await waitForSlot(context, input);
-    let slotHeld = true;
-    const freeSlot = () => {
-      if (!slotHeld) return;
-      slotHeld = false;
-      releaseSlot();
-      deps.permits.trialEnded();
+    const trial = renderTrial(spec, index, { trialDir, sweepId });
+    const updatesFile = join(trialDir, 'updates.jsonl');
+    let updateVersion = 0;
+
+    const stdoutLog = createWriteStream(join(logsDir, logFileName(sweepId, attempt, 'stdout')));
+    const stderrLog = createWriteStream(join(logsDir, logFileName(sweepId, attempt, 'stderr')));
+    const metricsLog = createWriteStream(join(trialDir, 'metrics.jsonl'), { flags: 'a' });
+    const tracker = new MetricTracker(spec.metric);
+    const stderrTail: string[] = [];
+    let startedAt = Date.now();
+    const progress = (): TrialProgress => ({
+      ...(tracker.step === undefined ? {} : { step: tracker.step }),
+      metrics: { ...tracker.metrics },
+      ...(tracker.best === undefined ? {} : { best: tracker.best }),
+      pid: running.pgid,
+      worker: deps.workerName,
+      startedAt,
+      updateVersion,
+      attempt,
+    });
+
+    const stdoutLines = lineSplitter((line) => {
+      const report = parseMetricLine(line);
+      if (!report) return;
+      tracker.record(report);
+      metricsLog.write(`${JSON.stringify({ attempt, time: Date.now(), ...report })}\n`);
+      context.heartbeat(progress());
+    });
+    const stderrLines = lineSplitter((line) => {
+      stderrTail.push(line);
+      if (stderrTail.length > STDERR_TAIL_LINES) stderrTail.shift();
+    });
+
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      ...trial.env,
+      // Set before the trial starts, so no framework can grab another GPU first.
+      CUDA_VISIBLE_DEVICES: deps.visibleDevices,
+      CUDA_DEVICE_ORDER: 'PCI_BUS_ID',
+      PYTHONUNBUFFERED: '1',
+      SWEEP_SWEEP_ID: sweepId,
+      SWEEP_TRIAL_ID: trialWorkflowId(sweepId, index),
+      SWEEP_TRIAL_INDEX: String(index),
+      SWEEP_TRIAL_NAME: trial.name,
+      SWEEP_ATTEMPT: String(attempt),
+      SWEEP_TRIAL_DIR: trialDir,
+      SWEEP_WORKER: deps.workerName,
+      SWEEP_UPDATES: updatesFile,
+      // `import sweep_helper` works in every Python trial, with nothing to install.
+      PYTHONPATH: [PYTHON_HELPER_DIR, process.env.PYTHONPATH].filter(Boolean).join(delimiter),
+      ...(input.resume ? { SWEEP_RESUME: JSON.stringify(input.resume) } : {}),
     };
+    // Forked now and held at the door: forking this large worker process takes milliseconds, and they are spent
+    // while the trial waits for its slot rather than while the GPU waits for the trial.
+    const running = TrialProcess.prepare({
+      argv: trial.argv,
+      env,
+      cwd: spec.workdir ?? process.cwd(),
+      onStdout: (chunk) => {
+        stdoutLog.write(chunk);
+        stdoutLines.push(chunk);
+      },
+      onStderr: (chunk) => {
+        stderrLog.write(chunk);
+        stderrLines.push(chunk);
+      },
+    });
+    deps.registry.add(running.pgid);
+    const deliverUpdates = (all: readonly CacheUpdate[]) => {
+      for (const update of all.slice(updateVersion)) {
+        appendFileSync(updatesFile, updateLine(update));
+        updateVersion = update.version;
+        context.heartbeat(progress());
+        if (spec.updateSignal) {
+          try {
+            process.kill(-running.pgid, spec.updateSignal);
+          } catch {
+            // The trial is exiting.
+          }
+        }
+      }
+    };
+
+    let fence: ReturnType<ServerWatch['whenLost']> | undefined;
+    let beat: NodeJS.Timeout | undefined;
+    let stopFollowing = () => {};
+    let freeSlot = () => {};
+    let exit: TrialExit;
     try {
-      return await runInSlot(context, input, { trialDir, logsDir, freeSlot, shownWaiting });
+      const slot = await waitForSlot(context, input);
+      let slotHeld = true;
+      freeSlot = () => {
+        if (!slotHeld) return;
+        slotHeld = false;
+        slot.release();
+        deps.permits.trialEnded();
+      };
+      // Every attempt starts with all updates so far, before its command starts: a fresh file, so a process
+      // never sees an update twice and a rescheduled attempt sees them all again.
+      const initialUpdates = await fetchAllUpdates(sweepId);
+      writeFileSync(updatesFile, initialUpdates.map(updateLine).join(''));
+      updateVersion = initialUpdates.at(-1)?.version ?? 0;
+      startedAt = Date.now();
+      running.start();
+      // The next trial held ready here starts the moment this one exits, while its result is still reported.
+      void running.exited.then(freeSlot);
+      // Trials heartbeat from their first second on; one shown as waiting says at once that it runs now.
+      if (slot.shownWaiting) context.heartbeat(progress());
+      beat = setInterval(() => context.heartbeat(progress()), deps.heartbeatEveryMs);
+      stopFollowing = deps.updates.follow(sweepId, deliverUpdates);
+      // Self-fencing: a worker that cannot reach the server may be presumed dead, and its trial given to
+      // another GPU. Kill the trial before that can happen, so two attempts never run at once.
+      // Fencing at half the heartbeat timeout leaves the other half for the kill, since heartbeats reach the
+      // server at least every second (the worker's maxHeartbeatThrottleInterval).
+      fence = deps.serverWatch.whenLost((input.heartbeatTimeoutSeconds * 1000) / 2);
+      const fenced = fence.lost.then(() => 'fenced' as const);
+      const outcome = await Promise.race([running.exited, context.cancelled, fenced]);
+      if (outcome === 'fenced') {
+        await running.kill();
+        throw ApplicationFailure.create({
+          type: FAILURE_TYPES.fenced,
+          message: `lost the Temporal server for too long; the trial was stopped so it can move to another worker`,
+        });
+      }
+      exit = outcome;
+    } catch (error) {
+      if (error instanceof CancelledFailure) {
+        await running.terminate(deps.killGraceMs);
+        if (error.message === 'WORKER_SHUTDOWN') {
+          // Handed back at once: the workflow schedules the trial again without waiting for a timeout.
+          throw ApplicationFailure.create({
+            type: FAILURE_TYPES.workerShutdown,
+            message: `worker ${deps.workerName} is shutting down; the trial was stopped at step ${tracker.step ?? 0}`,
+            details: [progress()],
+          });
+        }
+      }
+      throw error;
     } finally {
+      clearInterval(beat);
+      stopFollowing();
+      fence?.cancel();
+      // Never started (handed back, cancelled while waiting, no updates): the held process goes unrun.
+      if (!running.started) await running.kill();
       freeSlot();
+      deps.registry.remove(running.pgid);
+      stdoutLines.end();
+      stderrLines.end();
+      await Promise.all([closeStream(stdoutLog), closeStream(stderrLog), closeStream(metricsLog)]);
     }
+
+    const exitCode = exitCodeOf(exit.code, exit.signal);
+    if (exitCode !== 0) {
+      const tail = stderrTail.join('\n').trim();
+      throw ApplicationFailure.create({
+        type: FAILURE_TYPES.commandFailed,
+        message: `${describeExit(exit.code, exit.signal)} on ${deps.workerName}${tail ? `; stderr ends:\n${tail}` : ''}`,
+        details: [{ exitCode, signal: exit.signal, stderrTail: tail }],
+      });
+    }
+    if (spec.metric && tracker.metrics[spec.metric.name] === undefined) {
+      throw ApplicationFailure.create({
+        type: FAILURE_TYPES.metricMissing,
+        message: `exited 0 but never reported the sweep's metric "${spec.metric.name}" (print "@sweep {"${spec.metric.name}": …}" or "${spec.metric.name}=…")`,
+        details: [{ exitCode }],
+      });
+    }
+    return {
+      exitCode,
+      metrics: { ...tracker.metrics },
+      ...(tracker.best === undefined ? {} : { best: tracker.best }),
+      ...(tracker.step === undefined ? {} : { step: tracker.step }),
+      runtimeMs: Date.now() - startedAt,
+      worker: deps.workerName,
+      host: deps.host,
+    };
   }
 
   /**
@@ -129,171 +293,6 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
           ? `${deps.workerName} was still busy after ${patienceMs} ms; back to the pool`
           : `${deps.workerName} is ${abort.signal.reason === 'fenced' ? 'cut off from the server' : 'shutting down'}; back to the pool`,
     });
-  }
-
-  async function runInSlot(
-    context: Context,
-    input: RunTrialInput,
-    slot: { trialDir: string; logsDir: string; freeSlot: () => void; shownWaiting: boolean },
-  ): Promise<RunTrialResult> {
-    const { trialDir, logsDir, freeSlot } = slot;
-    const { spec, sweepId, index, attempt } = input;
-    const trial = renderTrial(spec, index, { trialDir, sweepId });
-    // Every attempt starts with all updates so far, before its command starts: a fresh file, so a process never
-    // sees an update twice and a rescheduled attempt sees them all again.
-    const updatesFile = join(trialDir, 'updates.jsonl');
-    const initialUpdates = await fetchAllUpdates(sweepId);
-    writeFileSync(updatesFile, initialUpdates.map(updateLine).join(''));
-    let updateVersion = initialUpdates.at(-1)?.version ?? 0;
-
-    const stdoutLog = createWriteStream(join(logsDir, logFileName(sweepId, attempt, 'stdout')));
-    const stderrLog = createWriteStream(join(logsDir, logFileName(sweepId, attempt, 'stderr')));
-    const metricsLog = createWriteStream(join(trialDir, 'metrics.jsonl'), { flags: 'a' });
-    const tracker = new MetricTracker(spec.metric);
-    const stderrTail: string[] = [];
-    const startedAt = Date.now();
-    const progress = (): TrialProgress => ({
-      ...(tracker.step === undefined ? {} : { step: tracker.step }),
-      metrics: { ...tracker.metrics },
-      ...(tracker.best === undefined ? {} : { best: tracker.best }),
-      pid: running.pgid,
-      worker: deps.workerName,
-      startedAt,
-      updateVersion,
-      attempt,
-    });
-
-    const stdoutLines = lineSplitter((line) => {
-      const report = parseMetricLine(line);
-      if (!report) return;
-      tracker.record(report);
-      metricsLog.write(`${JSON.stringify({ attempt, time: Date.now(), ...report })}\n`);
-      context.heartbeat(progress());
-    });
-    const stderrLines = lineSplitter((line) => {
-      stderrTail.push(line);
-      if (stderrTail.length > STDERR_TAIL_LINES) stderrTail.shift();
-    });
-
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      ...trial.env,
-      // Set before the trial starts, so no framework can grab another GPU first.
-      CUDA_VISIBLE_DEVICES: deps.visibleDevices,
-      CUDA_DEVICE_ORDER: 'PCI_BUS_ID',
-      PYTHONUNBUFFERED: '1',
-      SWEEP_SWEEP_ID: sweepId,
-      SWEEP_TRIAL_ID: trialWorkflowId(sweepId, index),
-      SWEEP_TRIAL_INDEX: String(index),
-      SWEEP_TRIAL_NAME: trial.name,
-      SWEEP_ATTEMPT: String(attempt),
-      SWEEP_TRIAL_DIR: trialDir,
-      SWEEP_WORKER: deps.workerName,
-      SWEEP_UPDATES: updatesFile,
-      // `import sweep_helper` works in every Python trial, with nothing to install.
-      PYTHONPATH: [PYTHON_HELPER_DIR, process.env.PYTHONPATH].filter(Boolean).join(delimiter),
-      ...(input.resume ? { SWEEP_RESUME: JSON.stringify(input.resume) } : {}),
-    };
-    const running = TrialProcess.start({
-      argv: trial.argv,
-      env,
-      cwd: spec.workdir ?? process.cwd(),
-      onStdout: (chunk) => {
-        stdoutLog.write(chunk);
-        stdoutLines.push(chunk);
-      },
-      onStderr: (chunk) => {
-        stderrLog.write(chunk);
-        stderrLines.push(chunk);
-      },
-    });
-    deps.registry.add(running.pgid);
-    // The next trial held ready here starts now, while this one's result is still being reported.
-    void running.exited.then(freeSlot);
-    // Trials heartbeat from their first second on; one shown as waiting says at once that it runs now.
-    if (slot.shownWaiting) context.heartbeat(progress());
-    const deliverUpdates = (all: readonly CacheUpdate[]) => {
-      for (const update of all.slice(updateVersion)) {
-        appendFileSync(updatesFile, updateLine(update));
-        updateVersion = update.version;
-        context.heartbeat(progress());
-        if (spec.updateSignal) {
-          try {
-            process.kill(-running.pgid, spec.updateSignal);
-          } catch {
-            // The trial is exiting.
-          }
-        }
-      }
-    };
-    const beat = setInterval(() => context.heartbeat(progress()), deps.heartbeatEveryMs);
-    const stopFollowing = deps.updates.follow(sweepId, deliverUpdates);
-
-    // Self-fencing: a worker that cannot reach the server may be presumed dead, and its trial given to
-    // another GPU. Kill the trial before that can happen, so two attempts never run at once.
-    // Fencing at half the heartbeat timeout leaves the other half for the kill, since heartbeats reach the
-    // server at least every second (the worker's maxHeartbeatThrottleInterval).
-    const fence = deps.serverWatch.whenLost((input.heartbeatTimeoutSeconds * 1000) / 2);
-    const fenced = fence.lost.then(() => 'fenced' as const);
-    let exit: TrialExit;
-    try {
-      const outcome = await Promise.race([running.exited, context.cancelled, fenced]);
-      if (outcome === 'fenced') {
-        await running.kill();
-        throw ApplicationFailure.create({
-          type: FAILURE_TYPES.fenced,
-          message: `lost the Temporal server for too long; the trial was stopped so it can move to another worker`,
-        });
-      }
-      exit = outcome;
-    } catch (error) {
-      if (error instanceof CancelledFailure) {
-        await running.terminate(deps.killGraceMs);
-        if (error.message === 'WORKER_SHUTDOWN') {
-          // Handed back at once: the workflow schedules the trial again without waiting for a timeout.
-          throw ApplicationFailure.create({
-            type: FAILURE_TYPES.workerShutdown,
-            message: `worker ${deps.workerName} is shutting down; the trial was stopped at step ${tracker.step ?? 0}`,
-            details: [progress()],
-          });
-        }
-      }
-      throw error;
-    } finally {
-      clearInterval(beat);
-      stopFollowing();
-      fence.cancel();
-      deps.registry.remove(running.pgid);
-      stdoutLines.end();
-      stderrLines.end();
-      await Promise.all([closeStream(stdoutLog), closeStream(stderrLog), closeStream(metricsLog)]);
-    }
-
-    const exitCode = exitCodeOf(exit.code, exit.signal);
-    if (exitCode !== 0) {
-      const tail = stderrTail.join('\n').trim();
-      throw ApplicationFailure.create({
-        type: FAILURE_TYPES.commandFailed,
-        message: `${describeExit(exit.code, exit.signal)} on ${deps.workerName}${tail ? `; stderr ends:\n${tail}` : ''}`,
-        details: [{ exitCode, signal: exit.signal, stderrTail: tail }],
-      });
-    }
-    if (spec.metric && tracker.metrics[spec.metric.name] === undefined) {
-      throw ApplicationFailure.create({
-        type: FAILURE_TYPES.metricMissing,
-        message: `exited 0 but never reported the sweep's metric "${spec.metric.name}" (print "@sweep {"${spec.metric.name}": …}" or "${spec.metric.name}=…")`,
-        details: [{ exitCode }],
-      });
-    }
-    return {
-      exitCode,
-      metrics: { ...tracker.metrics },
-      ...(tracker.best === undefined ? {} : { best: tracker.best }),
-      ...(tracker.step === undefined ? {} : { step: tracker.step }),
-      runtimeMs: Date.now() - startedAt,
-      worker: deps.workerName,
-      host: deps.host,
-    };
   }
 
   async function fetchAllUpdates(sweepId: string): Promise<readonly CacheUpdate[]> {

@@ -6,8 +6,11 @@ import type { Readable, Writable } from 'node:stream';
  * cancellation reaches every process the trial started. The supervisor's stdin is a pipe whose only writer is
  * the worker: when the worker dies for any reason (SIGKILL, the OOM killer), the pipe closes, the watcher's
  * `read` returns at once, and it SIGKILLs the whole group. No polling: the kernel delivers the EOF.
+ * The supervisor is started ahead and runs the command only when the worker writes a first line ("go"); an
+ * end of file instead (the worker died, or the trial went elsewhere) exits without running it.
  */
 const SUPERVISOR = [
+  'read -r _ || exit 0',
   'exec 3<&0',
   '( trap "" TERM USR1 USR2 HUP; read -r _ <&3; kill -KILL 0 ) &',
   'watcher=$!',
@@ -47,6 +50,7 @@ function signalGroup(pgid: number, signal: NodeJS.Signals): void {
 export class TrialProcess {
   /** Resolves when the command has exited and every process of its group is gone. */
   readonly exited: Promise<TrialExit>;
+  private launched = false;
 
   private constructor(
     private readonly child: ChildProcessByStdio<Writable, Readable, Readable>,
@@ -64,7 +68,8 @@ export class TrialProcess {
     });
   }
 
-  static start(options: TrialProcessOptions): TrialProcess {
+  /** Forks the supervisor, which waits for `start()` before it runs the command. */
+  static prepare(options: TrialProcessOptions): TrialProcess {
     const [command, ...args] = options.argv;
     if (!command) throw new Error('empty command');
     const child = spawn('/bin/sh', ['-c', SUPERVISOR, 'sweep-trial', command, ...args], {
@@ -79,6 +84,16 @@ export class TrialProcess {
     // The pipe must stay open while the worker lives; an error on it means the supervisor is already gone.
     child.stdin.on('error', () => {});
     return new TrialProcess(child, child.pid);
+  }
+
+  /** Runs the command now. */
+  start(): void {
+    this.launched = true;
+    this.child.stdin.write('go\n');
+  }
+
+  get started(): boolean {
+    return this.launched;
   }
 
   /** SIGTERM to the group, SIGKILL after `graceMs`; resolves when the group is gone. */
