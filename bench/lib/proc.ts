@@ -58,3 +58,12 @@ export function peakRssMiB(pid: number): number | undefined {
     return undefined;
   }
 }
+
+/**
+ * Trial processes: live `bash …<marker>…` processes, without the copies bash forks for a moment before each
+ * exec (a child whose parent is itself one of them), so a scan counts attempts, not forks.
+ */
+export function trialProcesses(marker: string): number[] {
+  const matching = processesWith(marker, 'bash');
+  return matching.filter((pid) => !matching.includes(parentOf(pid) ?? -1));
+}

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { pythonPeers, RabbitMq, onPath, startCeleryWorker, runCelery } from '../lib/peers.js';
 import { alive, until } from '../lib/processes.js';
-import { environOf, parentOf, processesWith } from '../lib/proc.js';
+import { environOf, parentOf, processesWith, trialProcesses } from '../lib/proc.js';
 import { report } from '../lib/report.js';
 import { fixed, mean, percentile } from '../lib/stats.js';
 import { sleepSpec, type SweepCluster } from '../lib/sweep-cluster.js';
@@ -63,9 +63,9 @@ async function sweepKills(cluster: SweepCluster, workDir: string, kills: number)
       const sweepId = await cluster.startSweep(sleepSpec(1, 600, marker), pool, {
         heartbeatTimeoutSeconds: HEARTBEAT_TIMEOUT_SECONDS,
       });
-      const trialProcesses = () => processesWith(marker, 'bash');
-      await until(() => trialProcesses().length > 0, 60_000);
-      const first = trialProcesses();
+      const trials = () => trialProcesses(marker);
+      await until(() => trials().length > 0, 60_000);
+      const first = trials();
       const victim = environOf(first[0] ?? 0, 'SWEEP_WORKER') ?? '';
       const worker = workers.get(victim);
       if (!worker) throw new Error(`recovery: trial runs on unknown worker "${victim}"`);
@@ -75,7 +75,7 @@ async function sweepKills(cluster: SweepCluster, workDir: string, kills: number)
       await until(() => first.every((pid) => !alive(pid)), 10_000);
       const trialGoneMs = performance.now() - killedAt;
       const rescheduled = await until(() => {
-        const now = trialProcesses();
+        const now = trials();
         peak = Math.max(peak, now.length);
         return now.some((pid) => !first.includes(pid));
       }, 120_000);
@@ -104,7 +104,7 @@ async function celeryFaults(workDir: string): Promise<Array<{ fault: string; wha
     const mainMarker = join(workDir, 'celery-main.records');
     const worker = await startCeleryWorker(python.python, broker.url, 2);
     const driver = runCelery(python.python, broker.url, 2, 20, mainMarker).catch(() => undefined);
-    const trials = () => processesWith(mainMarker, 'bash');
+    const trials = () => trialProcesses(mainMarker);
     await until(() => trials().length === 2, 30_000);
     worker.kill('SIGKILL');
     await until(() => worker.exitCode !== null || worker.signalCode !== null, 10_000);
@@ -128,8 +128,8 @@ async function celeryFaults(workDir: string): Promise<Array<{ fault: string; wha
     const childMarker = join(workDir, 'celery-child.records');
     const third = await startCeleryWorker(python.python, broker.url, 2);
     const outcome = runCelery(python.python, broker.url, 1, 8, childMarker);
-    await until(() => processesWith(childMarker, 'bash').length === 1, 30_000);
-    const [trial] = processesWith(childMarker, 'bash');
+    await until(() => trialProcesses(childMarker).length === 1, 30_000);
+    const [trial] = trialProcesses(childMarker);
     const poolChild = parentOf(trial ?? 0);
     if (poolChild) process.kill(poolChild, 'SIGKILL');
     const reported = await outcome.catch((error: Error) => ({ failed: -1, wallSeconds: 0, error: error.message }));
