@@ -1,5 +1,4 @@
 import { spawn, type SpawnOptions } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 
 export interface Finished {
   readonly code: number | null;
@@ -20,16 +19,6 @@ export function run(command: string, args: readonly string[], options: SpawnOpti
     child.once('error', reject);
     child.once('close', (code) => resolve({ code, stdout, stderr, wallSeconds: (performance.now() - started) / 1000 }));
   });
-}
-
-/** Whether a process with this PID is alive: it exists and is not a zombie waiting to be reaped. */
-export function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
 }
 
 /** Waits for `check` to hold, polling every 20 ms; false when `timeoutMs` passes first. */

@@ -3,7 +3,8 @@
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { pythonPeers, RabbitMq, onPath, startCeleryWorker, runCelery } from '../lib/peers.js';
-import { alive, until } from '../lib/processes.js';
+import { processAlive as alive } from '../../test/helpers/cluster.js';
+import { until } from '../lib/processes.js';
 import { environOf, parentOf, processesWith, trialProcesses } from '../lib/proc.js';
 import { report } from '../lib/report.js';
 import { fixed, mean, percentile } from '../lib/stats.js';
