@@ -33,8 +33,8 @@ export interface TrialRunnerDeps {
   readonly updates: SweepUpdates;
   /** The worker's slots: a trial starts once it holds one, and frees it the moment its process exits. */
   readonly slots: SlotGate;
-  /** Told when a trial held ready went back to the pool, and when a trial's process ended. */
-  readonly permits: { handedBack(): void; trialEnded(): void };
+  /** Told when a trial held ready went back to the pool (the slot gate reports freed slots itself). */
+  readonly permits: { handedBack(): void };
 }
 
 const STDERR_TAIL_LINES = 20;
@@ -163,13 +163,7 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
     let exit: TrialExit;
     try {
       const slot = await waitForSlot(context, input);
-      let slotHeld = true;
-      freeSlot = () => {
-        if (!slotHeld) return;
-        slotHeld = false;
-        slot.release();
-        deps.permits.trialEnded();
-      };
+      freeSlot = slot.release;
       // Every attempt starts with all updates so far, before its command starts: a fresh file, so a process
       // never sees an update twice and a rescheduled attempt sees them all again.
       const initialUpdates = await fetchAllUpdates(sweepId);

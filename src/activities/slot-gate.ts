@@ -1,3 +1,5 @@
+import { WaitQueue } from './wait-queue.js';
+
 /** How many recent trial runtimes set the patience of a trial waiting for a slot. */
 const RUNTIMES_KEPT = 16;
 const MIN_PATIENCE_MS = 1000;
@@ -13,46 +15,33 @@ const FIRST_PATIENCE_MS = 5000;
  */
 export class SlotGate {
   private free: number;
-  private readonly waiting: Array<() => void> = [];
+  private readonly queue = new WaitQueue();
   private readonly runtimes: number[] = [];
 
-  constructor(readonly slots: number) {
+  /** `onFreed` hears of every slot given back (the worker polls for more work then). */
+  constructor(
+    readonly slots: number,
+    private readonly onFreed: () => void = () => {},
+  ) {
     this.free = slots;
   }
 
   /**
    * Resolves with the slot's release once one is free; `undefined` when `signal` fires first (the caller then
-   * never holds the slot). Release exactly once, as soon as the trial's process has exited.
+   * never holds the slot). Release as soon as the trial's process has exited; a second call does nothing.
    */
   async acquire(signal: AbortSignal): Promise<(() => void) | undefined> {
-    if (this.free === 0) {
-      const granted = await new Promise<boolean>((resolve) => {
-        if (signal.aborted) return resolve(false);
-        const grant = () => {
-          signal.removeEventListener('abort', abandon);
-          resolve(true);
-        };
-        const abandon = () => {
-          this.waiting.splice(this.waiting.indexOf(grant), 1);
-          resolve(false);
-        };
-        this.waiting.push(grant);
-        signal.addEventListener('abort', abandon, { once: true });
-      });
-      if (!granted) return undefined;
-    } else {
-      this.free--;
-    }
+    if (this.free > 0) this.free--;
+    else if (!(await this.queue.enter(signal))) return undefined;
     const heldSince = Date.now();
     let released = false;
     return () => {
       if (released) return;
       released = true;
       this.recordRuntime(Date.now() - heldSince);
-      const next = this.waiting.shift();
       // The slot passes straight to the next waiter, so no newcomer can overtake it.
-      if (next) next();
-      else this.free++;
+      if (!this.queue.admitNext()) this.free++;
+      this.onFreed();
     };
   }
 

@@ -1,4 +1,5 @@
 import type { ActivitySlotInfo, CustomSlotSupplier, SlotPermit } from '@temporalio/worker';
+import { WaitQueue } from '../activities/wait-queue.js';
 
 /**
  * When the worker may poll for another trial. With prefetch it holds up to two per slot: the running one and the
@@ -10,7 +11,7 @@ export class TaskPermits implements CustomSlotSupplier<ActivitySlotInfo> {
   readonly type = 'custom';
   private issued = 0;
   private withheld = 0;
-  private readonly waiting: Array<() => void> = [];
+  private readonly queue = new WaitQueue();
 
   constructor(
     private readonly slots: number,
@@ -21,26 +22,11 @@ export class TaskPermits implements CustomSlotSupplier<ActivitySlotInfo> {
     return this.prefetch ? 2 * this.slots - this.withheld : this.slots;
   }
 
-  reserveSlot(_context: unknown, abortSignal: AbortSignal): Promise<SlotPermit> {
-    if (this.issued < this.limit) {
-      this.issued++;
-      return Promise.resolve({});
-    }
-    return new Promise((resolve, reject) => {
-      const grant = () => {
-        abortSignal.removeEventListener('abort', abandon);
-        this.issued++;
-        resolve({});
-      };
-      const abandon = () => {
-        this.waiting.splice(this.waiting.indexOf(grant), 1);
-        // The SDK expects its own abort reason back, whatever it is.
-        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
-        reject(abortSignal.reason);
-      };
-      this.waiting.push(grant);
-      abortSignal.addEventListener('abort', abandon, { once: true });
-    });
+  async reserveSlot(_context: unknown, abortSignal: AbortSignal): Promise<SlotPermit> {
+    if (this.issued < this.limit) this.issued++;
+    // Counted by `wake` as it admits; the SDK expects its own abort reason back, whatever it is.
+    else if (!(await this.queue.enter(abortSignal))) throw abortSignal.reason;
+    return {};
   }
 
   tryReserveSlot(): SlotPermit | null {
@@ -67,6 +53,6 @@ export class TaskPermits implements CustomSlotSupplier<ActivitySlotInfo> {
   }
 
   private wake(): void {
-    while (this.issued < this.limit && this.waiting.length > 0) this.waiting.shift()?.();
+    while (this.issued < this.limit && this.queue.admitNext()) this.issued++;
   }
 }

@@ -11,7 +11,8 @@ async function full(gate: SlotGate): Promise<boolean> {
 }
 
 test('a slot gate never lets more trials in than it has slots, and hands a freed slot to the oldest waiter', async () => {
-  const gate = new SlotGate(2);
+  let freed = 0;
+  const gate = new SlotGate(2, () => freed++);
   const never = new AbortController().signal;
   const first = await gate.acquire(never);
   const second = await gate.acquire(never);
@@ -24,6 +25,7 @@ test('a slot gate never lets more trials in than it has slots, and hands a freed
   assert.deepEqual(order, []);
   first();
   first(); // a second release of the same slot is ignored
+  assert.equal(freed, 1, 'each slot given back is reported once');
   const thirdRelease = await third;
   await new Promise((resolve) => setImmediate(resolve));
   assert.deepEqual(order, ['third']);
