@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { procStat } from '../../src/activities/proc-stat.js';
 
 /**
  * PIDs of live processes whose command line contains `text`, and whose program is `program` when given (read from
@@ -39,12 +40,7 @@ export function environOf(pid: number, name: string): string | undefined {
 }
 
 export function parentOf(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    return undefined;
-  }
+  return procStat(pid)?.ppid;
 }
 
 /** Peak resident memory of a live process, in MiB. */

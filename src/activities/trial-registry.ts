@@ -1,14 +1,6 @@
-import { mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-
-function startTicks(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-}
+import { procStat } from './proc-stat.js';
 
 /**
  * The process groups of this worker's running trials: one empty file per group, named `<pgid>-<start ticks>`
@@ -28,7 +20,7 @@ export class TrialRegistry {
     let killed = 0;
     for (const name of readdirSync(this.dir)) {
       const [pgid, started] = name.split('-');
-      if (pgid && started && startTicks(Number(pgid)) === started) {
+      if (pgid && started && procStat(Number(pgid))?.startTicks === started) {
         try {
           process.kill(-Number(pgid), 'SIGKILL');
           killed++;
@@ -42,7 +34,7 @@ export class TrialRegistry {
   }
 
   add(pgid: number): void {
-    const started = startTicks(pgid);
+    const started = procStat(pgid)?.startTicks;
     if (started === undefined) return;
     const file = join(this.dir, `${pgid}-${started}`);
     writeFileSync(file, '');

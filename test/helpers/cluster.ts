@@ -2,6 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
+import { procStat } from '../../src/activities/proc-stat.js';
 import { runSweep, startSweep, type CliResult, type RunningProcess } from './processes.js';
 import { tempDir, uniqueName } from './temporal.js';
 
@@ -109,12 +110,8 @@ export class TestCluster {
 
 /** Alive and not a zombie: a killed process that nobody has reaped yet counts as gone. */
 export function processAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
+  const state = procStat(pid)?.state;
+  return state !== undefined && state !== 'Z';
 }
 
 /** For each trial, the [start, end] intervals of its attempts; an attempt without an end ends at `killedAt`. */

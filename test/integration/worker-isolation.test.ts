@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { chmodSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { procStat } from '../../src/activities/proc-stat.js';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { DevServer } from '../../src/server/dev-server.js';
 import { overlappingAttempts, processAlive, TestCluster } from '../helpers/cluster.js';
@@ -26,20 +27,17 @@ function groupMembers(pgid: number): { pid: number; ppid: number; comm: string }
   return readdirSync('/proc')
     .filter((entry) => /^\d+$/.test(entry))
     .flatMap((entry) => {
-      try {
-        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-        const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-        const [state, ppid, group] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        return Number(group) === pgid && state !== 'Z' ? [{ pid: Number(entry), ppid: Number(ppid), comm }] : [];
-      } catch {
-        return [];
-      }
+      const stat = procStat(Number(entry));
+      return stat && stat.pgid === pgid && stat.state !== 'Z'
+        ? [{ pid: Number(entry), ppid: stat.ppid, comm: stat.comm }]
+        : [];
     });
 }
 
 function pgidOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+  const stat = procStat(pid);
+  if (!stat) throw new Error(`process ${pid} is gone`);
+  return stat.pgid;
 }
 
 test('a worker cut off from the server kills its own trial before the trial can run elsewhere', async () => {
