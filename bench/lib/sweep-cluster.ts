@@ -13,8 +13,7 @@ import { connectClient } from '../../src/temporal/connection-config.js';
 import type { SweepResult } from '../../src/workflows/sweep-workflow.js';
 import type { SweepOptions } from '../../src/workflows/types.js';
 import { freePort } from '../../test/helpers/free-port.js';
-
-const SWEEP_BIN = fileURLToPath(new URL('../../bin/sweep.js', import.meta.url));
+import { SWEEP_BIN } from '../../test/helpers/processes.js';
 
 export interface SweepRun {
   readonly sweepId: string;

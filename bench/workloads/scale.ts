@@ -2,15 +2,13 @@
 // the goal), continue-as-new count, and the peak memory of the worker and of the CLI reading the results.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { sweepProgressQuery } from '../../src/workflows/messages.js';
 import { readTrialRuns } from '../lib/records.js';
 import { peakRssMiB } from '../lib/proc.js';
 import { report } from '../lib/report.js';
 import { fixed } from '../lib/stats.js';
+import { SWEEP_BIN } from '../../test/helpers/processes.js';
 import { sleepSpec, type SweepCluster } from '../lib/sweep-cluster.js';
-
-const SWEEP_BIN = fileURLToPath(new URL('../../bin/sweep.js', import.meta.url));
 
 /** Peak RSS (MiB) of a CLI command, via GNU time when it is installed. */
 function cliPeakRssMiB(args: string[], address: string): number | undefined {
