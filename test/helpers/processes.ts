@@ -35,17 +35,21 @@ export class RunningProcess {
     return this.child.pid;
   }
 
-  /** Resolves with the first match of `pattern` in stdout; rejects if the process exits first or time runs out. */
-  async waitForOutput(pattern: RegExp, timeoutMs = 60_000): Promise<RegExpMatchArray> {
+  /** Resolves with the first match of `pattern` in stdout (or stderr); rejects if the process exits first or time runs out. */
+  async waitForOutput(
+    pattern: RegExp,
+    timeoutMs = 60_000,
+    stream: 'stdout' | 'stderr' = 'stdout',
+  ): Promise<RegExpMatchArray> {
     const deadline = Date.now() + timeoutMs;
     let exited = false;
     void this.exited.then(() => (exited = true));
     for (;;) {
-      const match = pattern.exec(this.stdout);
+      const match = pattern.exec(this[stream]);
       if (match) return match;
       if (exited || Date.now() > deadline) {
         throw new Error(
-          `${exited ? 'process exited' : 'timed out'} before stdout matched ${pattern}\nstdout:\n${this.stdout}\nstderr:\n${this.stderr}`,
+          `${exited ? 'process exited' : 'timed out'} before ${stream} matched ${pattern}\nstdout:\n${this.stdout}\nstderr:\n${this.stderr}`,
         );
       }
       await new Promise<void>((resolve) => {

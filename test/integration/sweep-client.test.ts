@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { liveTrial, sweepMemo } from '../../src/cli/sweep-client.js';
 import { specOf } from '../helpers/spec.js';
 import { TestCluster } from '../helpers/cluster.js';
+import { startSweep } from '../helpers/processes.js';
 import { sharedServerClient, sharedServerConfig, uniqueName } from '../helpers/temporal.js';
 
 test('a trial the sweep has asked to start but that does not exist yet shows as queued, not as an error', async () => {
@@ -29,7 +30,7 @@ test('asking about a sweep that does not exist is a one-line configuration error
   }
 });
 
-test('sweep status without any worker answers from visibility and says so', async () => {
+test('sweep status and sweep watch without any worker answer from visibility and say so', async () => {
   const owner = new TestCluster(sharedServerConfig().address);
   // No worker polls this cluster's control queue, so nobody can answer the sweep's progress query.
   const sweepId = await owner.start('  x: [1, 2, 3]');
@@ -40,6 +41,16 @@ test('sweep status without any worker answers from visibility and says so', asyn
     `sweep ${sweepId}: running\n  3 trials: 0 succeeded, 0 failed, 0 cancelled, 3 not finished\n` +
       '  (no worker answered for the sweep: counts from visibility; is any `sweep worker` running?)\n',
   );
+  const watch = startSweep(['watch', sweepId], { env: { ...process.env, TEMPORAL_ADDRESS: owner.address } });
+  try {
+    await watch.waitForOutput(/.+\n/, 30_000, 'stderr');
+    assert.equal(
+      watch.stderr.split('\n')[0],
+      `${sweepId}: 0/3 done (0 succeeded, 0 failed, 0 cancelled), 0 in flight (no worker answering: counts of finished trials only)`,
+    );
+  } finally {
+    await watch.signal('SIGTERM');
+  }
   const client = await sharedServerClient();
   try {
     await client.workflow.getHandle(sweepId).terminate('test over');
