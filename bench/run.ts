@@ -16,21 +16,34 @@ import { recoveryWorkload } from './workloads/recovery.js';
 import { scaleWorkload } from './workloads/scale.js';
 
 const WORKLOADS = ['overhead', 'recovery', 'broadcast', 'scale'] as const;
-const { values } = parseArgs({
-  options: {
-    smoke: { type: 'boolean', default: false },
-    'no-peers': { type: 'boolean', default: false },
-    only: { type: 'string' },
-    'scale-trials': { type: 'string' },
-    results: { type: 'string' },
-    'no-build': { type: 'boolean', default: false },
-  },
-});
+/** Bad flags stop the bench before anything starts: one line saying what was expected, exit 2. */
+function usageError(message: string): never {
+  process.stderr.write(`bench: ${message}\n`);
+  process.exit(2);
+}
+
+let parsed;
+try {
+  parsed = parseArgs({
+    options: {
+      smoke: { type: 'boolean', default: false },
+      'no-peers': { type: 'boolean', default: false },
+      only: { type: 'string' },
+      'scale-trials': { type: 'string' },
+      results: { type: 'string' },
+      'no-build': { type: 'boolean', default: false },
+    },
+  });
+} catch (error) {
+  usageError((error as Error).message);
+}
+const { values } = parsed;
 const only = values.only?.split(',') ?? [...WORKLOADS];
 const unknown = only.filter((name) => !(WORKLOADS as readonly string[]).includes(name));
-if (unknown.length > 0) {
-  process.stderr.write(`bench: unknown workload ${unknown.join(', ')}; expected ${WORKLOADS.join(', ')}\n`);
-  process.exit(2);
+if (unknown.length > 0) usageError(`--only: unknown workload ${unknown.join(', ')}; expected ${WORKLOADS.join(', ')}`);
+const scaleTrials = Number(values['scale-trials'] ?? (values.smoke ? 200 : 10_000));
+if (!Number.isInteger(scaleTrials) || scaleTrials < 1) {
+  usageError(`--scale-trials: expected a whole number of trials, at least 1; got "${values['scale-trials']}"`);
 }
 const smoke = values.smoke;
 
@@ -53,10 +66,7 @@ try {
     await recoveryWorkload(cluster, workDir, { kills: smoke ? 1 : 10, withPeers: !smoke && !values['no-peers'] });
   if (only.includes('broadcast'))
     await broadcastWorkload(cluster, workDir, { trials: smoke ? 2 : 8, updates: smoke ? 3 : 30 });
-  if (only.includes('scale')) {
-    const trials = Number(values['scale-trials'] ?? (smoke ? 200 : 10_000));
-    await scaleWorkload(cluster, workDir, { trials, slots: 16 });
-  }
+  if (only.includes('scale')) await scaleWorkload(cluster, workDir, { trials: scaleTrials, slots: 16 });
 } finally {
   await cluster.stop();
   rmSync(workDir, { recursive: true, force: true });

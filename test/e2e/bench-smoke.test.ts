@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 
 import { test } from 'node:test';
@@ -29,4 +29,18 @@ test('npm run bench --smoke runs every workload end to end and writes its result
     assert.match(stdout, new RegExp(`## ${title}`));
   }
   assert.match(stdout, /^Sweep +\d/m, 'Sweep has a measured row');
+});
+
+test('bad bench flags stop it before anything starts, with one line and exit 2', () => {
+  for (const [args, line] of [
+    [['--scale-trials', 'abc'], 'bench: --scale-trials: expected a whole number of trials, at least 1; got "abc"'],
+    [['--only', 'nope'], 'bench: --only: unknown workload nope; expected overhead, recovery, broadcast, scale'],
+  ] as const) {
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--no-build', ...args], {
+      encoding: 'utf8',
+    });
+    assert.equal(run.status, 2);
+    assert.equal(run.stderr, `${line}\n`);
+    assert.equal(run.stdout, '');
+  }
 });
