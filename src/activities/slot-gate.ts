@@ -1,5 +1,10 @@
 import { WaitQueue } from './wait-queue.js';
 
+export interface SlotListener {
+  slotTaken(): void;
+  slotFreed(): void;
+}
+
 /** How many recent trial runtimes set the patience of a trial waiting for a slot. */
 const RUNTIMES_KEPT = 16;
 const MIN_PATIENCE_MS = 1000;
@@ -18,12 +23,17 @@ export class SlotGate {
   private readonly queue = new WaitQueue();
   private readonly runtimes: number[] = [];
 
-  /** `onFreed` hears of every slot given back (the worker polls for more work then). */
+  /** `listener` hears of every slot taken and given back (the worker decides when to poll from them). */
   constructor(
     readonly slots: number,
-    private readonly onFreed: () => void = () => {},
+    private readonly listener: SlotListener = { slotTaken: () => {}, slotFreed: () => {} },
   ) {
     this.free = slots;
+  }
+
+  /** Whether every slot runs a trial. */
+  get full(): boolean {
+    return this.free === 0;
   }
 
   /**
@@ -33,6 +43,7 @@ export class SlotGate {
   async acquire(signal: AbortSignal): Promise<(() => void) | undefined> {
     if (this.free > 0) this.free--;
     else if (!(await this.queue.enter(signal))) return undefined;
+    this.listener.slotTaken();
     const heldSince = Date.now();
     let released = false;
     return () => {
@@ -41,7 +52,7 @@ export class SlotGate {
       this.recordRuntime(Date.now() - heldSince);
       // The slot passes straight to the next waiter, so no newcomer can overtake it.
       if (!this.queue.admitNext()) this.free++;
-      this.onFreed();
+      this.listener.slotFreed();
     };
   }
 

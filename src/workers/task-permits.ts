@@ -3,9 +3,10 @@ import { WaitQueue } from '../activities/wait-queue.js';
 
 /**
  * When the worker may poll for another trial. With prefetch it holds up to two per slot: the running one and the
- * next, ready to start the moment the first exits. A ready trial that waited too long and went back to the pool
- * withholds one permit until a trial here ends, so the same trial is not fetched again and again while every
- * slot is busy with long trials.
+ * next, ready to start the moment the first exits. It asks for the next ones only once every slot is taken, so a
+ * trial never waits here while this worker, or another that is still asking for work, has a slot free. A ready
+ * trial that waited too long and went back to the pool withholds one permit until a trial here ends, so the same
+ * trial is not fetched again and again while every slot is busy with long trials.
  */
 export class TaskPermits implements CustomSlotSupplier<ActivitySlotInfo> {
   readonly type = 'custom';
@@ -16,10 +17,12 @@ export class TaskPermits implements CustomSlotSupplier<ActivitySlotInfo> {
   constructor(
     private readonly slots: number,
     private readonly prefetch: boolean,
+    /** Whether every slot of the worker runs a trial now. */
+    private readonly slotsFull: () => boolean,
   ) {}
 
   private get limit(): number {
-    return this.prefetch ? 2 * this.slots - this.withheld : this.slots;
+    return this.prefetch && this.slotsFull() ? 2 * this.slots - this.withheld : this.slots;
   }
 
   async reserveSlot(_context: unknown, abortSignal: AbortSignal): Promise<SlotPermit> {
@@ -47,7 +50,13 @@ export class TaskPermits implements CustomSlotSupplier<ActivitySlotInfo> {
     this.withheld = Math.min(this.slots, this.withheld + 1);
   }
 
-  trialEnded(): void {
+  /** A slot was taken: once all are, the worker may ask for the trials to hold ready. */
+  slotTaken(): void {
+    this.wake();
+  }
+
+  /** A trial here ended: the hold of one hand-back lifts. */
+  slotFreed(): void {
     if (this.withheld > 0) this.withheld--;
     this.wake();
   }

@@ -60,8 +60,8 @@ export async function runTrialWorker(options: TrialWorkerOptions): Promise<void>
   const identity = `${options.name}#${process.pid}`;
   // A plain client for queries to sweeps (cache updates), beside the workers' native connection.
   const client = await connectClient(options.connection);
-  const permits = new TaskPermits(options.slots, options.prefetch);
-  const slots = new SlotGate(options.slots, () => permits.trialEnded());
+  const permits: TaskPermits = new TaskPermits(options.slots, options.prefetch, () => slots.full);
+  const slots = new SlotGate(options.slots, permits);
   const activities = createTrialActivities({
     slots,
     permits,

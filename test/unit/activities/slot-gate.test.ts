@@ -12,7 +12,7 @@ async function full(gate: SlotGate): Promise<boolean> {
 
 test('a slot gate never lets more trials in than it has slots, and hands a freed slot to the oldest waiter', async () => {
   let freed = 0;
-  const gate = new SlotGate(2, () => freed++);
+  const gate = new SlotGate(2, { slotTaken: () => {}, slotFreed: () => freed++ });
   const never = new AbortController().signal;
   const first = await gate.acquire(never);
   const second = await gate.acquire(never);
@@ -56,28 +56,39 @@ test('patience starts at 5 s, then follows twice the median runtime within 1 s a
   assert.equal(gate.patienceMs(), 1000, 'a near-instant trial sets the floor');
 });
 
-test('task permits: two per slot with prefetch, one per slot without, one fewer after each hand-back', async () => {
+test('task permits: two per slot with prefetch once every slot runs, one per slot without, one fewer after each hand-back', async () => {
   const never = new AbortController().signal;
-  const plain = new TaskPermits(2, false);
+  const plain = new TaskPermits(2, false, () => true);
   assert.ok(plain.tryReserveSlot());
   assert.ok(plain.tryReserveSlot());
   assert.equal(plain.tryReserveSlot(), null);
 
-  const permits = new TaskPermits(2, true);
-  for (let i = 0; i < 4; i++) await permits.reserveSlot({}, never);
+  let full = false;
+  const permits = new TaskPermits(2, true, () => full);
+  for (let i = 0; i < 2; i++) await permits.reserveSlot({}, never);
+  let held = 0;
+  const holding = [permits.reserveSlot({}, never), permits.reserveSlot({}, never)].map((permit) =>
+    permit.then(() => held++),
+  );
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(held, 0, 'no trial to hold ready while a slot here is free: another worker may be idle');
+  full = true;
+  permits.slotTaken();
+  await Promise.all(holding);
+  assert.equal(held, 2);
   assert.equal(permits.tryReserveSlot(), null);
   permits.handedBack();
   permits.releaseSlot(); // the handed-back trial's permit
   assert.equal(permits.tryReserveSlot(), null, 'no new poll while the hand-back is withheld');
   let granted = false;
   const next = permits.reserveSlot({}, never).then(() => (granted = true));
-  permits.trialEnded();
+  permits.slotFreed();
   await next;
   assert.equal(granted, true, 'a trial ending here lifts the hold');
 });
 
 test('a pending permit request is withdrawn with the SDK’s own abort reason', async () => {
-  const permits = new TaskPermits(1, false);
+  const permits = new TaskPermits(1, false, () => true);
   await permits.reserveSlot({}, new AbortController().signal);
   const abort = new AbortController();
   const pending = permits.reserveSlot({}, abort.signal);
