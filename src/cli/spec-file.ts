@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { ConfigError } from '../errors.js';
 import { parseCount } from './option-parsers.js';
-import { parseSpec, type SpecOverrides } from '../spec/load-spec.js';
-import { formatProblem } from '../spec/problems.js';
-import type { ArgStyle, SweepSpec } from '../spec/spec-types.js';
+import { parseSpec, type SpecOverrides } from '../sweep-spec/load-spec.js';
+import { formatProblem } from '../sweep-spec/problems.js';
+import type { ArgStyle, SweepSpec } from '../sweep-spec/spec-types.js';
 
 export interface SpecCommandOptions {
   args?: ArgStyle;

@@ -1,6 +1,6 @@
-import { parseSpec, type SpecOverrides } from '../../src/spec/load-spec.js';
-import { formatProblem } from '../../src/spec/problems.js';
-import type { SweepSpec } from '../../src/spec/spec-types.js';
+import { parseSpec, type SpecOverrides } from '../../src/sweep-spec/load-spec.js';
+import { formatProblem } from '../../src/sweep-spec/problems.js';
+import type { SweepSpec } from '../../src/sweep-spec/spec-types.js';
 
 export const TRAIN = ['python', 'train.py'];
 

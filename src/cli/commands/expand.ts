@@ -1,7 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { trialCount } from '../../spec/expand.js';
-import { formatValue, renderTrial } from '../../spec/render.js';
-import { shellQuote } from '../../spec/shell-words.js';
+import { trialCount } from '../../sweep-spec/expand.js';
+import { formatValue, renderTrial } from '../../sweep-spec/render.js';
+import { shellQuote } from '../../sweep-spec/shell-words.js';
 import { csvField, writeOut } from '../output.js';
 import { addSpecArguments, readSpecFile, type SpecCommandOptions } from '../spec-file.js';
 

@@ -3,7 +3,7 @@ import { addConnectionOptions } from '../connection-flags.js';
 import { parseCount } from '../option-parsers.js';
 import type { SweepMemo } from '../sweep-client.js';
 import { sweepStateKey } from '../../temporal/search-attributes.js';
-import { trialCount } from '../../spec/expand.js';
+import { trialCount } from '../../sweep-spec/expand.js';
 import { formatTable } from '../table.js';
 import { withClient } from '../with-client.js';
 

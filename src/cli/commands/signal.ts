@@ -3,7 +3,7 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@
 import yaml from 'js-yaml';
 import type { Command } from 'commander';
 import { ConfigError, ExitError, UsageError } from '../../errors.js';
-import type { JsonValue } from '../../spec/spec-types.js';
+import type { JsonValue } from '../../sweep-spec/spec-types.js';
 import { broadcastUpdate } from '../../workflows/messages.js';
 import { sweepMemo } from '../sweep-client.js';
 import { sweepCommand } from '../sweep-command.js';

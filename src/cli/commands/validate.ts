@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { axisSize, gridSize, trialCount } from '../../spec/expand.js';
-import { renderTrial } from '../../spec/render.js';
-import { shellQuote } from '../../spec/shell-words.js';
-import type { ParameterSpec, SweepSpec } from '../../spec/spec-types.js';
+import { axisSize, gridSize, trialCount } from '../../sweep-spec/expand.js';
+import { renderTrial } from '../../sweep-spec/render.js';
+import { shellQuote } from '../../sweep-spec/shell-words.js';
+import type { ParameterSpec, SweepSpec } from '../../sweep-spec/spec-types.js';
 import { addSpecArguments, readSpecFile, type SpecCommandOptions } from '../spec-file.js';
 
 function describeParameter(parameter: ParameterSpec): string {

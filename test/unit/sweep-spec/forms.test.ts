@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { trialCount, trialParameters } from '../../../src/spec/expand.js';
-import type { JsonValue } from '../../../src/spec/spec-types.js';
+import { trialCount, trialParameters } from '../../../src/sweep-spec/expand.js';
+import type { JsonValue } from '../../../src/sweep-spec/spec-types.js';
 import { specOf } from '../../helpers/spec.js';
 
 /** Every value a parameter takes across the sweep, in order (for one-parameter specs). */

@@ -1,4 +1,6 @@
 // The normalized sweep spec: plain JSON only, so it can be a workflow input and be replayed.
+import type { z } from 'zod';
+import type { argStyleSchema, methodSchema, metricSchema, updateSignalSchema } from './spec-schema.js';
 
 export type Scalar = string | number | boolean | null;
 export type JsonValue = Scalar | JsonValue[] | { [key: string]: JsonValue };
@@ -28,7 +30,7 @@ export type ParameterSpec =
   | { readonly name: string; readonly type: 'random'; readonly distribution: Distribution };
 
 /** How parameters become arguments: `--lr=0.1`, `--lr 0.1`, `lr=0.1` (Hydra), or only through placeholders. */
-export type ArgStyle = 'equals' | 'space' | 'hydra' | 'none';
+export type ArgStyle = z.infer<typeof argStyleSchema>;
 
 export interface Resources {
   /** GPUs per trial; 0 runs the trial on a CPU slot. */
@@ -42,13 +44,13 @@ export interface SweepSpec {
   readonly name?: string;
   /** argv template; `{name}` placeholders are filled per trial. */
   readonly command: readonly string[];
-  readonly method: 'grid' | 'random';
+  readonly method: z.infer<typeof methodSchema>;
   /** Random samples per grid point (1 for a pure grid). */
   readonly samples: number;
   readonly seed: number;
   /** In file order: the first varies slowest. */
   readonly parameters: readonly ParameterSpec[];
-  readonly metric?: { readonly name: string; readonly goal: 'minimize' | 'maximize' };
+  readonly metric?: Readonly<z.infer<typeof metricSchema>>;
   readonly maxParallel?: number;
   readonly retries: number;
   /** Exit codes that mean "retrying cannot help" (bad arguments, say): the trial fails at once. */
@@ -64,5 +66,15 @@ export interface SweepSpec {
   readonly paramEnv: boolean;
   readonly maxTrials: number;
   /** Sent to a running trial's process group after each cache update is appended (off by default). */
-  readonly updateSignal?: 'SIGUSR1' | 'SIGUSR2' | 'SIGHUP';
+  readonly updateSignal?: z.infer<typeof updateSignalSchema>;
+}
+
+/** What the command line may set or override. */
+export interface SpecOverrides {
+  readonly command?: readonly string[];
+  readonly args?: ArgStyle;
+  readonly seed?: number;
+  readonly samples?: number;
+  readonly maxTrials?: number;
+  readonly pool?: string;
 }

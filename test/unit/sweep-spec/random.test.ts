@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { trialParameters } from '../../../src/spec/expand.js';
-import { generatorFor, sample } from '../../../src/spec/random.js';
-import type { Distribution } from '../../../src/spec/spec-types.js';
+import { trialParameters } from '../../../src/sweep-spec/expand.js';
+import { generatorFor, sample } from '../../../src/sweep-spec/random.js';
+import type { Distribution } from '../../../src/sweep-spec/spec-types.js';
 import { specOf } from '../../helpers/spec.js';
 
 function draws(distribution: Distribution, n = 4000): number[] {

@@ -1,7 +1,9 @@
+/** Key path inside the document, e.g. ['parameters', 'lr', 'min']; empty for the document itself. */
+export type KeyPath = readonly (string | number)[];
+
 /** One thing wrong with a spec, located in its file when the position is known. */
 export interface SpecProblem {
-  /** Key path inside the document, e.g. ['parameters', 'lr', 'min']; empty for the document itself. */
-  readonly path: readonly (string | number)[];
+  readonly path: KeyPath;
   readonly message: string;
   /** 1-based line and column of the offending key or value. */
   readonly line?: number;
@@ -9,7 +11,7 @@ export interface SpecProblem {
 }
 
 /** `epoch` or `parameters.lr.min` or `command[2]`. */
-export function formatPath(path: readonly (string | number)[]): string {
+export function formatPath(path: KeyPath): string {
   return path.reduce<string>((text, part) => {
     if (typeof part === 'number') return `${text}[${part}]`;
     return text === '' ? part : `${text}.${part}`;

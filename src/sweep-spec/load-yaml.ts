@@ -1,10 +1,6 @@
 import yaml from 'js-yaml';
 import type { SpecProblem } from './problems.js';
-
-/** `!!python/tuple [start, end, step]` as mlframework wrote intervals; kept apart from a plain list. */
-export class PythonTuple {
-  constructor(readonly items: unknown[]) {}
-}
+import { PythonTuple, UnknownTag } from './yaml-values.js';
 
 // js-yaml's core schema (no timestamps: `2024-01-01` stays a string) plus merge keys and the tuple tag: nothing
 // in a spec can construct any other object.
@@ -13,19 +9,6 @@ const pythonTupleType = new yaml.Type('tag:yaml.org,2002:python/tuple', {
   construct: (items: unknown[] | null) => new PythonTuple(items ?? []),
   instanceOf: PythonTuple,
 });
-/** A value under a tag Sweep does not know; kept so the spec check can report it beside every other problem. */
-export class UnknownTag {
-  constructor(
-    readonly tag: string,
-    readonly value: unknown,
-  ) {}
-
-  /** `!!python/object` rather than `tag:yaml.org,2002:python/object`. */
-  get shortTag(): string {
-    return this.tag.replace(/^tag:yaml\.org,2002:/, '!!');
-  }
-}
-
 const unknownTagTypes = (['scalar', 'sequence', 'mapping'] as const).flatMap((kind) =>
   ['!', 'tag:yaml.org,2002:'].map(
     (prefix) =>

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { trialCount } from '../../../src/spec/expand.js';
-import { parseSpec } from '../../../src/spec/load-spec.js';
-import { formatProblem } from '../../../src/spec/problems.js';
-import { generatorFor, type UniformSource } from '../../../src/spec/random.js';
-import { renderTrial } from '../../../src/spec/render.js';
+import { trialCount } from '../../../src/sweep-spec/expand.js';
+import { parseSpec } from '../../../src/sweep-spec/load-spec.js';
+import { formatProblem } from '../../../src/sweep-spec/problems.js';
+import { generatorFor, type UniformSource } from '../../../src/sweep-spec/random.js';
+import { renderTrial } from '../../../src/sweep-spec/render.js';
 
 const seeds = [
   'gpu: -1\nbatchsize: [100, 500]\nepoch: !!python/tuple [5,20,5]\n',

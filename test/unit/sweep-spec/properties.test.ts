@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { axisSize, trialCount } from '../../../src/spec/expand.js';
-import { parseSpec } from '../../../src/spec/load-spec.js';
-import { generatorFor, type UniformSource } from '../../../src/spec/random.js';
-import { renderTrial } from '../../../src/spec/render.js';
+import { axisSize, trialCount } from '../../../src/sweep-spec/expand.js';
+import { parseSpec } from '../../../src/sweep-spec/load-spec.js';
+import { generatorFor, type UniformSource } from '../../../src/sweep-spec/random.js';
+import { renderTrial } from '../../../src/sweep-spec/render.js';
 
 // Property tests draw their cases from the project's own seeded generator: every run checks the same
 // cases, and a failure names the case number to replay.

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { SpecOverrides } from '../../../src/spec/load-spec.js';
+import type { SpecOverrides } from '../../../src/sweep-spec/load-spec.js';
 import { problemsOf } from '../../helpers/spec.js';
 
 const cases: { name: string; yaml: string; overrides?: SpecOverrides; problems: string[] }[] = [

@@ -1,0 +1,89 @@
+// Parses a spec file: YAML, then the schema, the parameter grammar and the cross-key rules, then normalisation.
+import { parseEachKey, Problems } from './diagnostics.js';
+import { loadYaml } from './load-yaml.js';
+import { normaliseSpec } from './normalise-spec.js';
+import { parseParameter } from './parameter-grammar.js';
+import { describeValue, type SpecProblem } from './problems.js';
+import { DOCUMENT_ONLY_KEYS, documentSchema, type DocumentFields } from './spec-schema.js';
+import {
+  checkParamEnvCollisions,
+  checkPlaceholders,
+  checkTrialCap,
+  DEFAULT_MAX_TRIALS,
+  resolveCommand,
+  resolveEnv,
+  resolveMethod,
+  resolveSamples,
+} from './spec-rules.js';
+import type { ParameterSpec, SpecOverrides, SweepSpec } from './spec-types.js';
+import { isMapping } from './yaml-values.js';
+
+export type { SpecOverrides } from './spec-types.js';
+export { DEFAULT_MAX_TRIALS } from './spec-rules.js';
+
+export type SpecResult =
+  | { readonly ok: true; readonly spec: SweepSpec; readonly shape: 'parameters' | 'document' }
+  | { readonly ok: false; readonly problems: readonly SpecProblem[] };
+
+/**
+ * Parses a spec: a bare mapping of parameters (mlframework's parameters.yml) or a sweep document with a
+ * `parameters:` section. Every problem is reported, each located; nothing is partially accepted.
+ */
+export function parseSpec(text: string, overrides: SpecOverrides = {}): SpecResult {
+  const loaded = loadYaml(text);
+  if (!loaded.ok) return { ok: false, problems: [loaded.problem] };
+  const root = loaded.document.value;
+  const problems = new Problems(loaded.document);
+  if (!isMapping(root)) {
+    problems.add(
+      [],
+      root === undefined || root === null
+        ? 'empty file: expected a mapping of parameters or a sweep document with parameters:'
+        : `expected a mapping of parameters or a sweep document with parameters:, got ${describeValue(root)}`,
+    );
+    return { ok: false, problems: problems.list };
+  }
+
+  const shape = isMapping(root.parameters) ? 'document' : 'parameters';
+  if (shape === 'parameters') {
+    const documentKey = DOCUMENT_ONLY_KEYS.find((key) => key in root);
+    if (documentKey) {
+      problems.add(
+        [documentKey],
+        `"${documentKey}" belongs to a sweep document, which needs a parameters: section for the parameters`,
+        { key: true },
+      );
+      return { ok: false, problems: problems.list };
+    }
+  }
+  const document: DocumentFields = shape === 'document' ? parseEachKey(documentSchema, root, problems) : {};
+  const parametersRoot = (shape === 'document' ? root.parameters : root) as Record<string, unknown>;
+  const parametersPath = shape === 'document' ? ['parameters'] : [];
+
+  const parameters: ParameterSpec[] = [];
+  for (const [name, raw] of Object.entries(parametersRoot)) {
+    const parameter = parseParameter(name, raw, [...parametersPath, name], problems);
+    if (parameter) parameters.push(parameter);
+  }
+
+  const command = resolveCommand(document.command, shape === 'document' && 'command' in root, overrides, problems);
+  if (command) {
+    const source = { fromOverride: overrides.command !== undefined, documentCommand: document.command };
+    checkPlaceholders(command, Object.keys(parametersRoot), source, problems);
+  }
+  const method = resolveMethod(document.method, parameters, parametersPath, problems);
+  const samples = resolveSamples(method, overrides.samples ?? document.samples, shape === 'document', problems);
+  const env = resolveEnv(document.env, problems);
+  const paramEnv = document.param_env ?? false;
+  if (paramEnv) checkParamEnvCollisions(parameters, parametersPath, problems);
+  const maxTrials = overrides.maxTrials ?? document.max_trials ?? DEFAULT_MAX_TRIALS;
+  if (problems.list.length === 0 && samples !== undefined) {
+    checkTrialCap(parameters, samples, maxTrials, parametersPath, problems);
+  }
+
+  if (problems.list.length > 0 || !command || samples === undefined) {
+    return { ok: false, problems: problems.sorted() };
+  }
+  const spec = normaliseSpec(document, { command, method, samples, parameters, env, paramEnv, maxTrials }, overrides);
+  return { ok: true, spec, shape };
+}

@@ -1,0 +1,122 @@
+// What a spec file may say, as zod schemas: the first of the three validation steps. Pure (zod only).
+import { z } from 'zod';
+import { describeValue } from './problems.js';
+import { parseDurationSeconds, parseSizeMb } from './quantities.js';
+
+const duration = z.union([z.string(), z.number()]).transform((value, context) => {
+  const seconds = parseDurationSeconds(value);
+  if (seconds === undefined) {
+    context.addIssue({
+      code: 'custom',
+      message: `expected a duration like 90s, 30m or 2h, got ${describeValue(value)}`,
+    });
+    return z.NEVER;
+  }
+  return seconds;
+});
+
+const size = z.union([z.string(), z.number()]).transform((value, context) => {
+  const mb = parseSizeMb(value);
+  if (mb === undefined) {
+    context.addIssue({
+      code: 'custom',
+      message: `expected a size like 16GiB, 512MB or 8000 (MB), got ${describeValue(value)}`,
+    });
+    return z.NEVER;
+  }
+  return mb;
+});
+
+const shortName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'expected up to 63 letters, digits, ".", "_" or "-"');
+
+export const methodSchema = z.enum(['grid', 'random']);
+export const metricSchema = z.strictObject({
+  name: z.string().min(1),
+  goal: z.enum(['minimize', 'maximize']).default('minimize'),
+});
+export const argStyleSchema = z.enum(['equals', 'space', 'hydra', 'none']);
+export const updateSignalSchema = z.enum(['SIGUSR1', 'SIGUSR2', 'SIGHUP']);
+
+/** A sweep document; `parameters` is only a mapping here, each parameter has its own grammar. */
+export const documentSchema = z.strictObject({
+  name: shortName.optional(),
+  command: z.union([z.string(), z.array(z.union([z.string(), z.number()]))]).optional(),
+  method: methodSchema.optional(),
+  samples: z.int().min(1).optional(),
+  seed: z.int().min(0).optional(),
+  metric: metricSchema.optional(),
+  max_parallel: z.int().min(1).optional(),
+  retries: z.int().min(0).max(100).optional(),
+  non_retryable_exit_codes: z.array(z.int().min(1).max(255)).optional(),
+  pool: shortName.optional(),
+  timeout: duration.optional(),
+  resources: z
+    .strictObject({
+      gpus: z.number().min(0).optional(),
+      gpu_memory: size.optional(),
+      cpus: z.number().positive().optional(),
+      memory: size.optional(),
+    })
+    .optional(),
+  env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  workdir: z.string().min(1).optional(),
+  args: argStyleSchema.optional(),
+  param_env: z.boolean().optional(),
+  max_trials: z.int().min(1).optional(),
+  update_signal: updateSignalSchema.optional(),
+  parameters: z.record(z.string(), z.unknown()),
+});
+
+/** The document's keys that passed their check; a key with a problem is absent. */
+export type DocumentFields = Partial<z.infer<typeof documentSchema>>;
+
+/** Keys that only a sweep document has; in a bare mapping they mean `parameters:` was forgotten. */
+export const DOCUMENT_ONLY_KEYS = [
+  'command',
+  'method',
+  'metric',
+  'max_parallel',
+  'resources',
+  'param_env',
+  'max_trials',
+] as const;
+
+const quantum = z.number().positive().optional();
+export const distributionSchemas = {
+  uniform: z.strictObject({ distribution: z.literal('uniform'), min: z.number(), max: z.number(), q: quantum }),
+  loguniform: z.strictObject({
+    distribution: z.literal('loguniform'),
+    min: z.number().positive(),
+    max: z.number().positive(),
+    q: quantum,
+  }),
+  normal: z.strictObject({
+    distribution: z.literal('normal'),
+    mu: z.number(),
+    sigma: z.number().positive(),
+    q: quantum,
+  }),
+  int: z.strictObject({ distribution: z.literal('int'), min: z.int(), max: z.int() }),
+  choice: z.strictObject({
+    distribution: z.literal('choice'),
+    values: z.array(z.unknown()).min(1),
+    weights: z.array(z.number().min(0)).optional(),
+  }),
+  poisson: z.strictObject({ distribution: z.literal('poisson'), lambda: z.number().positive() }),
+  chisquare: z.strictObject({ distribution: z.literal('chisquare'), df: z.number().positive() }),
+} as const;
+export type DistributionName = keyof typeof distributionSchemas;
+export const DISTRIBUTIONS = Object.keys(distributionSchemas) as DistributionName[];
+
+/** The explicit parameter forms besides `distribution`, each a mapping with one form key. */
+export const formSchemas = {
+  value: z.strictObject({ value: z.unknown() }),
+  values: z.strictObject({ values: z.array(z.unknown()).min(1) }),
+  range: z.strictObject({ range: z.array(z.number()).min(2).max(3), inclusive: z.boolean().optional() }),
+  linspace: z.strictObject({ linspace: z.tuple([z.number(), z.number(), z.int().min(1)]) }),
+  logspace: z.strictObject({ logspace: z.tuple([z.number().positive(), z.number().positive(), z.int().min(1)]) }),
+} as const;
+export type FormName = keyof typeof formSchemas | 'distribution';
+export const FORMS = [...Object.keys(formSchemas), 'distribution'] as FormName[];
