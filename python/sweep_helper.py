@@ -33,10 +33,20 @@ def attempt():
     return int(os.environ.get("SWEEP_ATTEMPT", "1"))
 
 
+# JSON has no NaN or infinity, so Sweep carries those metric values as these strings.
+_NON_FINITE = {"nan": float("nan"), "inf": float("inf"), "-inf": float("-inf")}
+
+
 def resume():
     """The previous attempt's last progress ({"step": ..., "metrics": {...}}) when its worker was lost, else None."""
     text = os.environ.get("SWEEP_RESUME")
-    return json.loads(text) if text else None
+    if not text:
+        return None
+    progress = json.loads(text)
+    metrics = progress.get("metrics")
+    if isinstance(metrics, dict):
+        progress["metrics"] = {k: _NON_FINITE.get(v, v) if isinstance(v, str) else v for k, v in metrics.items()}
+    return progress
 
 
 def report(step=None, **metrics):

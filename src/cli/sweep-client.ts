@@ -3,9 +3,9 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { ConfigError } from '../errors.js';
-import { trialCount } from '../spec/expand.js';
-import { renderTrial } from '../spec/render.js';
-import type { SweepSpec } from '../spec/spec-types.js';
+import { trialCount } from '../sweep-spec/expand.js';
+import { renderTrial } from '../sweep-spec/render.js';
+import type { SweepSpec } from '../sweep-spec/spec-types.js';
 import { isSweepId, newSweepId, trialWorkflowId } from '../temporal/names.js';
 import { sweepIdKey, sweepStateKey } from '../temporal/search-attributes.js';
 import { sweepProgressQuery } from '../workflows/messages.js';
@@ -144,14 +144,15 @@ export async function trialRows(
     if (summary) rows.set(summary.index, summary);
   }
   const indices = memo.indices ?? Array.from({ length: trialCount(memo.spec) }, (_, index) => index);
-  const started = new Set<number>();
+  const started = new Map<number, LiveTrial>();
   if (memo.status === 'RUNNING') {
     const { progress } = await sweepProgressOrCounts(client, sweepId, memo);
     const live = await Promise.all(
       progress.running.filter((index) => !rows.has(index)).map((index) => liveTrial(client, sweepId, index, memo.spec)),
     );
-    for (const trial of live) if (trial.state === 'running') started.add(trial.index);
+    for (const trial of live) if (trial.state === 'running') started.set(trial.index, trial);
   }
+  const now = Date.now();
   const result: TrialRow[] = [];
   for (const index of indices) {
     const known = rows.get(index);
@@ -160,10 +161,33 @@ export async function trialRows(
       continue;
     }
     const trial = renderTrial(memo.spec, index);
-    const state = started.has(index) ? 'running' : 'queued';
-    result.push({ sweepId, index, name: trial.name, params: trial.params, state, attempts: [], metrics: {} });
+    const row: TrialRow = {
+      sweepId,
+      index,
+      name: trial.name,
+      params: trial.params,
+      state: 'queued',
+      attempts: [],
+      metrics: {},
+    };
+    const live = started.get(index);
+    result.push(live ? runningRow(row, live, now) : row);
   }
   return result;
+}
+
+/** A trial whose attempt runs now: what its last heartbeat says (metrics so far, worker, runtime). */
+export function runningRow(row: TrialRow, live: LiveTrial, now: number): TrialRow {
+  const progress = live.progress;
+  return {
+    ...row,
+    state: 'running',
+    metrics: progress?.metrics ?? {},
+    ...(progress?.best === undefined ? {} : { best: progress.best }),
+    ...(progress?.bestStep === undefined ? {} : { bestStep: progress.bestStep }),
+    ...(live.worker ? { worker: live.worker } : {}),
+    ...(live.startedAt ? { runtimeMs: Math.max(0, now - live.startedAt.getTime()) } : {}),
+  };
 }
 
 /** What a trial in flight is doing right now, from its workflow's pending activity. */

@@ -4,7 +4,7 @@ export function formatTable(header: readonly string[], rows: readonly (readonly 
     Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)),
   );
   const numeric = header.map(
-    (_, column) => rows.length > 0 && rows.every((row) => /^-?[\d.e+-]*$/.test(row[column] ?? '')),
+    (_, column) => rows.length > 0 && rows.every((row) => /^(?:-?[\d.e+-]*|nan|-?inf)$/.test(row[column] ?? '')),
   );
   const line = (cells: readonly string[]) =>
     cells

@@ -53,6 +53,7 @@ const usageErrors: { args: string[]; stderr: string }[] = [
     stderr: "sweep: option '--port <port>' argument '99999' is invalid. expected a port number from 1 to 65535.\n",
   },
   { args: ['server', '--bogus'], stderr: "sweep: unknown option '--bogus'\n" },
+  { args: ['results', 's', '--asc', '--desc'], stderr: "sweep: option '--desc' cannot be used with option '--asc'\n" },
 ];
 
 for (const { args, stderr } of usageErrors) {

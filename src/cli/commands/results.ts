@@ -1,5 +1,5 @@
-import { InvalidArgumentError, type Command } from 'commander';
-import { formatResults, sortRows, type ResultsFormat } from '../results-format.js';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { formatResults, sortOrder, sortRows, type ResultsFormat } from '../results-format.js';
 import { sweepMemo, trialRows } from '../sweep-client.js';
 import { sweepCommand } from '../sweep-command.js';
 import { withClient } from '../with-client.js';
@@ -13,13 +13,25 @@ function parseFormat(value: string): ResultsFormat {
 export function registerResultsCommand(program: Command): void {
   sweepCommand(program, 'results')
     .option('--format <format>', 'table, csv or json (JSON Lines)', parseFormat, 'table')
-    .option('--sort <metric>', 'sort by this metric, ascending (default: the sweep metric, best first)')
-    .description('one row per trial: parameters, state, exit code, metrics, runtime, attempts')
-    .action(async (sweepId: string, options: { format: ResultsFormat; sort?: string }, command: Command) =>
-      withClient(command, async (client) => {
-        const memo = await sweepMemo(client, sweepId);
-        const rows = sortRows(await trialRows(client, sweepId, memo), memo.spec, options.sort);
-        process.stdout.write(`${formatResults(rows, memo.spec, options.format)}\n`);
-      }),
+    .option(
+      '--sort <column>',
+      'sort on a column: "best" (the sweep metric\'s best value) or a metric (its last value); default best, or the trial index when the sweep has no metric',
+    )
+    .addOption(new Option('--asc', 'ascending (the default, except best first for a metric to maximize)'))
+    .addOption(new Option('--desc', 'descending').conflicts('asc'))
+    .description('one row per trial: parameters, state, exit code, metrics (last and best), runtime, attempts, cause')
+    .action(
+      async (
+        sweepId: string,
+        options: { format: ResultsFormat; sort?: string; asc?: boolean; desc?: boolean },
+        command: Command,
+      ) =>
+        withClient(command, async (client) => {
+          const memo = await sweepMemo(client, sweepId);
+          const rows = await trialRows(client, sweepId, memo);
+          const direction = options.desc ? 'desc' : options.asc ? 'asc' : undefined;
+          const order = sortOrder(rows, memo.spec, { sort: options.sort, direction });
+          process.stdout.write(`${formatResults(sortRows(rows, order), memo.spec, options.format)}\n`);
+        }),
     );
 }
