@@ -52,5 +52,17 @@ test('sweep server serves gRPC and the Web UI, stops on Ctrl-C and keeps its his
   );
   await again.workflow.getHandle(workflowId).terminate('test done');
   await again.connection.close();
+
+  // A second server on the same data directory is refused before it starts anything.
+  const otherPort = await freePort();
+  const third = startSweep(['server', '--data-dir', dataDir, '--port', String(otherPort), '--headless']);
+  assert.deepEqual(await third.exited, { code: 2, signal: null });
+  assert.match(
+    third.stderr,
+    new RegExp(
+      `^sweep: data directory ${dataDir} is in use by sweep server on port ${port} \\(pid ${second.pid} on .+\\); stop it first, or give --data-dir\n$`,
+    ),
+  );
+  assert.equal(third.stdout, '');
   assert.deepEqual(await second.signal('SIGTERM'), { code: 0, signal: null });
 });

@@ -1,8 +1,9 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { ExitError } from '../../errors.js';
+import { describeHolder, ExclusiveLock } from '../../host/exclusive-lock.js';
 import { defaultDataDir } from '../../server/data-dir.js';
-import { startDevServer } from '../../server/dev-server.js';
+import { checkServerPorts, startDevServer } from '../../server/dev-server.js';
 import { resolveTemporalBinary } from '../../server/temporal-binary.js';
 import { parseKeyEqualsJson, parsePort } from '../option-parsers.js';
 
@@ -18,6 +19,17 @@ export interface ServerOptions {
 
 /** Runs a local Temporal dev server with a persistent SQLite history until SIGINT/SIGTERM. */
 export async function runServer(options: ServerOptions): Promise<void> {
+  const uiPort = options.headless ? undefined : (options.uiPort ?? options.port + 1000);
+  checkServerPorts({ port: options.port, uiPort });
+  // Two servers on one SQLite history would both start and corrupt each other's view of it.
+  const lock = ExclusiveLock.acquire(join(options.dataDir, 'server.lock'), `sweep server on port ${options.port}`);
+  if (!(lock instanceof ExclusiveLock)) {
+    const holder = describeHolder(lock.heldBy, 'another sweep server');
+    throw new ExitError(
+      `data directory ${options.dataDir} is in use by ${holder}; stop it first, or give --data-dir`,
+      2,
+    );
+  }
   const binary = await resolveTemporalBinary();
   const dbFile = join(options.dataDir, 'temporal.db');
   const logFile = join(options.dataDir, 'temporal.log');
@@ -25,7 +37,7 @@ export async function runServer(options: ServerOptions): Promise<void> {
     binary: binary.path,
     ip: options.ip,
     port: options.port,
-    uiPort: options.headless ? undefined : (options.uiPort ?? options.port + 1000),
+    uiPort,
     dbFile,
     logFile,
     namespace: options.namespace,

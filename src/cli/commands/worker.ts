@@ -6,6 +6,7 @@ import { defaultDataDir } from '../../server/data-dir.js';
 import { CONTROL_QUEUE, DEFAULT_POOL } from '../../temporal/names.js';
 import { probeGpus } from '../../workers/gpu-probe.js';
 import { superviseWorkers } from '../../workers/gpu-supervisor.js';
+import { defaultCpuQueueNames, lockQueue } from '../../workers/queue-lock.js';
 import { runTrialWorker } from '../../workers/trial-worker.js';
 import { addConnectionOptions, connectionFromOptions } from '../connection-flags.js';
 import { parseCount } from '../option-parsers.js';
@@ -64,9 +65,17 @@ export async function runWorkerCommand(options: WorkerCommandOptions, command: C
     }
   }
   const cpu = options.cpuSlots !== undefined;
-  const name = options.queue ?? (cpu ? `${hostLabel()}-cpu` : `${hostLabel()}-gpu${options.gpu}`);
+  const connection = connectionFromOptions(command.opts());
+  const stateDir = join(options.dataDir, 'workers');
+  // A GPU's default name is its own; CPU workers on one host may be several, so theirs count up.
+  const names = options.queue
+    ? [options.queue]
+    : cpu
+      ? defaultCpuQueueNames(`${hostLabel()}-cpu`)
+      : [`${hostLabel()}-gpu${options.gpu}`];
+  const { name } = lockQueue(stateDir, names);
   await runTrialWorker({
-    connection: connectionFromOptions(command.opts()),
+    connection,
     name,
     visibleDevices: cpu ? '' : String(options.gpu),
     slots: cpu ? (options.cpuSlots ?? 1) : options.slots,
@@ -74,7 +83,7 @@ export async function runWorkerCommand(options: WorkerCommandOptions, command: C
     pool: options.pool,
     controlQueue: options.controlQueue,
     trialsDir: options.trialsDir ?? join(options.dataDir, 'trials'),
-    stateDir: join(options.dataDir, 'workers'),
+    stateDir,
     killGraceMs: options.killGrace * 1000,
     runWorkflows: options.workflows,
     verbose: options.verbose,
