@@ -1,16 +1,25 @@
-import { appendFileSync, createWriteStream, mkdirSync, writeFileSync, type WriteStream } from 'node:fs';
+import { appendFileSync, createWriteStream, mkdirSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
-import { renderTrial } from '../spec/render.js';
+import { CancelledFailure, Context, log } from '@temporalio/activity';
+import { fillTrialDir } from '../sweep-spec/render.js';
 import { logFileName, trialWorkflowId } from '../temporal/names.js';
-import type { CacheUpdate, RunTrialInput, RunTrialResult, TrialProgress } from '../workflows/types.js';
-import { describeExit, exitCodeOf } from './exit-status.js';
-import { FAILURE_TYPES } from './failure-types.js';
-import { MetricTracker, parseMetricLine } from './metric-lines.js';
+import { attemptFailure, FAILURE_TYPES } from '../workflows/attempt-failures.js';
+import type { AttemptStarted } from '../workflows/messages.js';
+import type {
+  CacheUpdate,
+  LegacyRunTrialInput,
+  RunTrialInput,
+  RunTrialResult,
+  TrialProgress,
+} from '../workflows/types.js';
+import { planTrial } from '../workflows/trial-plan.js';
+import { attemptFiles, readOutcome, reportOutcome, writeOutcome, type AttemptOutcome } from './attempt-outcome.js';
+import { exitCodeOf } from './exit-status.js';
+import { MetricTracker } from './metric-lines.js';
 import { TrialProcess, type TrialExit } from './trial-process.js';
-import type { ServerWatch } from './server-watch.js';
+import { fenceAfterMs, type ServerWatch } from './server-watch.js';
 import type { TrialRegistry } from './trial-registry.js';
 import type { SweepUpdates } from './sweep-updates.js';
 import type { SlotGate } from './slot-gate.js';
@@ -35,6 +44,8 @@ export interface TrialRunnerDeps {
   readonly slots: SlotGate;
   /** Told when a trial held ready went back to the pool (the slot gate reports freed slots itself). */
   readonly permits: { handedBack(): void };
+  /** Tells the trial workflow its attempt's process started (Web UI state); fire and forget. */
+  readonly announceStart: (trialId: string, runId: string, started: AttemptStarted) => void;
 }
 
 const STDERR_TAIL_LINES = 20;
@@ -66,27 +77,76 @@ function closeStream(stream: WriteStream): Promise<void> {
   return new Promise((resolve) => stream.end(resolve));
 }
 
+/**
+ * An attempt scheduled by a trial that started before the trial plan existed carries the spec instead: plan it
+ * here, as that trial's workflow now does, so an upgrade of the workers while sweeps run loses nothing.
+ */
+function attemptInput(given: RunTrialInput | LegacyRunTrialInput): RunTrialInput {
+  if ('plan' in given) return given;
+  const plan = planTrial(given.spec, given.index, given.sweepId, {
+    heartbeatTimeoutSeconds: given.heartbeatTimeoutSeconds,
+    origin: given.directorySweepId,
+    // Only the trial workflow uses these; the attempt does not.
+    pool: '',
+    window: 1,
+    controlQueue: '',
+    continueAsNewAfterEvents: 0,
+    maxLostAttempts: 0,
+  });
+  return { plan, attempt: given.attempt, ...(given.resume ? { resume: given.resume } : {}) };
+}
+
+/** `["python","train.py","--lr=0.1"]`: what was run, for a command that could not run at all. */
+function shownArgv(argv: readonly string[]): string {
+  return JSON.stringify(argv);
+}
+
 export function createTrialActivities(deps: TrialRunnerDeps) {
-  async function runTrial(input: RunTrialInput): Promise<RunTrialResult> {
+  async function runTrial(given: RunTrialInput | LegacyRunTrialInput): Promise<RunTrialResult> {
+    const input = attemptInput(given);
     const context = Context.current();
-    const { spec, sweepId, index, attempt } = input;
-    const trialDir = join(deps.trialsDir, input.directorySweepId, renderTrial(spec, index).name);
+    const { plan, attempt } = input;
+    const { sweepId, index, policy } = plan;
+    // The trial workflow's run: an outcome recorded for another run of the trial (a retry) is never adopted.
+    const runId = context.info.workflowExecution?.runId ?? '';
+    const trialDir = join(deps.trialsDir, plan.directorySweepId, plan.name);
     const logsDir = join(trialDir, 'logs');
     mkdirSync(logsDir, { recursive: true });
-    const trial = renderTrial(spec, index, { trialDir, sweepId });
+    const argv = fillTrialDir(plan.argv, trialDir);
+    const cwd = plan.workdir ?? process.cwd();
+    const how = { command: shownArgv(argv), cwd };
+
+    // The previous attempt's worker died while its process ran: if the process finished and its outcome was
+    // recorded here (same host, or a shared trials directory), that outcome stands and nothing runs again.
+    if (input.adoptable !== undefined) {
+      const earlier = readOutcome(
+        attemptFiles(trialDir, sweepId, input.adoptable),
+        runId,
+        input.adoptable,
+        policy.metric,
+      );
+      if (earlier) {
+        log.info(`adopting the recorded outcome of attempt ${input.adoptable} of ${plan.name}`);
+        return reportOutcome(earlier, policy.metric, { ...how, adoptedFrom: input.adoptable });
+      }
+    }
+    const files = attemptFiles(trialDir, sweepId, attempt);
+    /** The worker's own stop is no outcome of the command: its exit status must never be adopted. */
+    const stopOwnProcess = async (stop: () => Promise<TrialExit>) => {
+      await stop();
+      rmSync(files.exit, { force: true });
+    };
     const updatesFile = join(trialDir, 'updates.jsonl');
     let updateVersion = 0;
 
     const stdoutLog = createWriteStream(join(logsDir, logFileName(sweepId, attempt, 'stdout')));
     const stderrLog = createWriteStream(join(logsDir, logFileName(sweepId, attempt, 'stderr')));
     const metricsLog = createWriteStream(join(trialDir, 'metrics.jsonl'), { flags: 'a' });
-    const tracker = new MetricTracker(spec.metric);
+    const tracker = new MetricTracker(policy.metric);
     const stderrTail: string[] = [];
     let startedAt = Date.now();
     const progress = (): TrialProgress => ({
-      ...(tracker.step === undefined ? {} : { step: tracker.step }),
-      metrics: { ...tracker.metrics },
-      ...(tracker.best === undefined ? {} : { best: tracker.best }),
+      ...tracker.snapshot(),
       pid: running.pgid,
       worker: deps.workerName,
       startedAt,
@@ -95,9 +155,8 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
     });
 
     const stdoutLines = lineSplitter((line) => {
-      const report = parseMetricLine(line);
+      const report = tracker.read(line);
       if (!report) return;
-      tracker.record(report);
       metricsLog.write(`${JSON.stringify({ attempt, time: Date.now(), ...report })}\n`);
       context.heartbeat(progress());
     });
@@ -108,7 +167,7 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
 
     const env: NodeJS.ProcessEnv = {
       ...process.env,
-      ...trial.env,
+      ...plan.env,
       // Set before the trial starts, so no framework can grab another GPU first.
       CUDA_VISIBLE_DEVICES: deps.visibleDevices,
       CUDA_DEVICE_ORDER: 'PCI_BUS_ID',
@@ -116,7 +175,7 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
       SWEEP_SWEEP_ID: sweepId,
       SWEEP_TRIAL_ID: trialWorkflowId(sweepId, index),
       SWEEP_TRIAL_INDEX: String(index),
-      SWEEP_TRIAL_NAME: trial.name,
+      SWEEP_TRIAL_NAME: plan.name,
       SWEEP_ATTEMPT: String(attempt),
       SWEEP_TRIAL_DIR: trialDir,
       SWEEP_WORKER: deps.workerName,
@@ -128,9 +187,12 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
     // Forked now and held at the door: forking this large worker process takes milliseconds, and they are spent
     // while the trial waits for its slot rather than while the GPU waits for the trial.
     const running = TrialProcess.prepare({
-      argv: trial.argv,
+      argv,
       env,
-      cwd: spec.workdir ?? process.cwd(),
+      cwd,
+      exitFile: files.exit,
+      runId,
+      worker: deps.workerName,
       onStdout: (chunk) => {
         stdoutLog.write(chunk);
         stdoutLines.push(chunk);
@@ -140,15 +202,14 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
         stderrLines.push(chunk);
       },
     });
-    deps.registry.add(running.pgid);
     const deliverUpdates = (all: readonly CacheUpdate[]) => {
       for (const update of all.slice(updateVersion)) {
         appendFileSync(updatesFile, updateLine(update));
         updateVersion = update.version;
         context.heartbeat(progress());
-        if (spec.updateSignal) {
+        if (policy.updateSignal) {
           try {
-            process.kill(-running.pgid, spec.updateSignal);
+            process.kill(-running.pgid, policy.updateSignal);
           } catch {
             // The trial is exiting.
           }
@@ -158,9 +219,11 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
 
     let fence: ReturnType<ServerWatch['whenLost']> | undefined;
     let beat: NodeJS.Timeout | undefined;
+    let deadline: NodeJS.Timeout | undefined;
     let stopFollowing = () => {};
     let freeSlot = () => {};
     let exit: TrialExit;
+    let endedAt = 0;
     try {
       const slot = await waitForSlot(context, input);
       freeSlot = slot.release;
@@ -169,8 +232,19 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
       const initialUpdates = await fetchAllUpdates(sweepId);
       writeFileSync(updatesFile, initialUpdates.map(updateLine).join(''));
       updateVersion = initialUpdates.at(-1)?.version ?? 0;
+      // Registered before the command starts, so a successor on this queue knows of every attempt that ran.
+      deps.registry.add(running.pgid, {
+        taskToken: Buffer.from(context.info.taskToken).toString('base64'),
+        trialId: trialWorkflowId(sweepId, index),
+        runId,
+        sweepId,
+        attempt,
+        trialDir,
+        ...(policy.metric ? { metric: policy.metric } : {}),
+      });
       startedAt = Date.now();
       running.start();
+      deps.announceStart(trialWorkflowId(sweepId, index), runId, { attempt, worker: deps.workerName, startedAt });
       // The next trial held ready here starts the moment this one exits, while its result is still reported.
       void running.exited.then(freeSlot);
       // Trials heartbeat from their first second on; one shown as waiting says at once that it runs now.
@@ -178,71 +252,81 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
       beat = setInterval(() => context.heartbeat(progress()), deps.heartbeatEveryMs);
       stopFollowing = deps.updates.follow(sweepId, deliverUpdates);
       // Self-fencing: a worker that cannot reach the server may be presumed dead, and its trial given to
-      // another GPU. Kill the trial before that can happen, so two attempts never run at once.
-      // Fencing at half the heartbeat timeout leaves the other half for the kill, since heartbeats reach the
-      // server at least every second (the worker's maxHeartbeatThrottleInterval).
-      fence = deps.serverWatch.whenLost((input.heartbeatTimeoutSeconds * 1000) / 2);
+      // another GPU. Kill the trial just before that can happen, so two attempts never run at once, while an
+      // outage shorter than that disturbs nothing.
+      fence = deps.serverWatch.whenLost(fenceAfterMs(input.plan.policy.heartbeatTimeoutSeconds));
       const fenced = fence.lost.then(() => 'fenced' as const);
-      const outcome = await Promise.race([running.exited, context.cancelled, fenced]);
+      // `timeout` is per attempt of the command: from its process start, not from the wait for a slot.
+      const timedOut = new Promise<'timed-out'>((resolve) => {
+        if (policy.timeoutSeconds) deadline = setTimeout(() => resolve('timed-out'), policy.timeoutSeconds * 1000);
+      });
+      const outcome = await Promise.race([running.exited, context.cancelled, fenced, timedOut]);
       if (outcome === 'fenced') {
-        await running.kill();
-        throw ApplicationFailure.create({
-          type: FAILURE_TYPES.fenced,
-          message: `lost the Temporal server for too long; the trial was stopped so it can move to another worker`,
+        await stopOwnProcess(() => running.kill());
+        throw attemptFailure.lost(
+          FAILURE_TYPES.fenced,
+          `lost the Temporal server for too long; the trial was stopped so it can move to another worker`,
+          progress(),
+        );
+      }
+      if (outcome === 'timed-out') {
+        await stopOwnProcess(() => running.terminate(deps.killGraceMs));
+        throw attemptFailure.timedOut({
+          timeoutSeconds: policy.timeoutSeconds ?? 0,
+          startedAt,
+          ...(tracker.step === undefined ? {} : { step: tracker.step }),
         });
       }
       exit = outcome;
+      endedAt = Date.now();
     } catch (error) {
       if (error instanceof CancelledFailure) {
-        await running.terminate(deps.killGraceMs);
+        await stopOwnProcess(() => running.terminate(deps.killGraceMs));
         if (error.message === 'WORKER_SHUTDOWN') {
           // Handed back at once: the workflow schedules the trial again without waiting for a timeout.
-          throw ApplicationFailure.create({
-            type: FAILURE_TYPES.workerShutdown,
-            message: `worker ${deps.workerName} is shutting down; the trial was stopped at step ${tracker.step ?? 0}`,
-            details: [progress()],
-          });
+          throw attemptFailure.lost(
+            FAILURE_TYPES.workerShutdown,
+            `worker ${deps.workerName} is shutting down; the trial was stopped at step ${tracker.step ?? 0}`,
+            progress(),
+          );
         }
       }
       throw error;
     } finally {
       clearInterval(beat);
+      clearTimeout(deadline);
       stopFollowing();
       fence?.cancel();
       // Never started (handed back, cancelled while waiting, no updates): the held process goes unrun.
       if (!running.started) await running.kill();
       freeSlot();
-      deps.registry.remove(running.pgid);
+      // An attempt that ends by an exception has no outcome to leave behind.
+      if (endedAt === 0) deps.registry.remove(running.pgid);
       stdoutLines.end();
       stderrLines.end();
+      const warning = tracker.unparseableWarning();
+      if (warning) stderrLog.write(`[sweep] ${warning}\n`);
       await Promise.all([closeStream(stdoutLog), closeStream(stderrLog), closeStream(metricsLog)]);
     }
 
-    const exitCode = exitCodeOf(exit.code, exit.signal);
-    if (exitCode !== 0) {
-      const tail = stderrTail.join('\n').trim();
-      throw ApplicationFailure.create({
-        type: FAILURE_TYPES.commandFailed,
-        message: `${describeExit(exit.code, exit.signal)} on ${deps.workerName}${tail ? `; stderr ends:\n${tail}` : ''}`,
-        details: [{ exitCode, signal: exit.signal, stderrTail: tail }],
-      });
-    }
-    if (spec.metric && tracker.metrics[spec.metric.name] === undefined) {
-      throw ApplicationFailure.create({
-        type: FAILURE_TYPES.metricMissing,
-        message: `exited 0 but never reported the sweep's metric "${spec.metric.name}" (print "@sweep {"${spec.metric.name}": …}" or "${spec.metric.name}=…")`,
-        details: [{ exitCode }],
-      });
-    }
-    return {
-      exitCode,
-      metrics: { ...tracker.metrics },
-      ...(tracker.best === undefined ? {} : { best: tracker.best }),
-      ...(tracker.step === undefined ? {} : { step: tracker.step }),
-      runtimeMs: Date.now() - startedAt,
+    // Recorded before it is reported, and before the registry forgets the attempt: a worker that dies from here
+    // on leaves an outcome that its successor or the next attempt reports instead of running the command again.
+    const outcome: AttemptOutcome = {
+      runId,
+      attempt,
+      exitCode: exitCodeOf(exit.code, exit.signal),
+      signal: exit.signal,
+      ...tracker.snapshot(),
+      startedAt,
+      endedAt,
       worker: deps.workerName,
       host: deps.host,
+      stderrTail: stderrTail.join('\n').trim(),
+      ...(tracker.unparseableWarning() === undefined ? {} : { metricWarning: tracker.unparseableWarning() }),
     };
+    writeOutcome(files, outcome);
+    deps.registry.remove(running.pgid);
+    return reportOutcome(outcome, policy.metric, how);
   }
 
   /**
@@ -264,7 +348,7 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
       shownWaiting = true;
       context.heartbeat(waiting);
     }, deps.heartbeatEveryMs);
-    const fence = deps.serverWatch.whenLost((input.heartbeatTimeoutSeconds * 1000) / 2);
+    const fence = deps.serverWatch.whenLost(fenceAfterMs(input.plan.policy.heartbeatTimeoutSeconds));
     void fence.lost.then(why('fenced'));
     context.cancelled.catch(why('cancelled'));
     try {
@@ -280,13 +364,11 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
       if (!(cancellation instanceof CancelledFailure) || cancellation.message !== 'WORKER_SHUTDOWN') throw cancellation;
     }
     deps.permits.handedBack();
-    throw ApplicationFailure.create({
-      type: FAILURE_TYPES.handedBack,
-      message:
-        abort.signal.reason === 'patience'
-          ? `${deps.workerName} was still busy after ${patienceMs} ms; back to the pool`
-          : `${deps.workerName} is ${abort.signal.reason === 'fenced' ? 'cut off from the server' : 'shutting down'}; back to the pool`,
-    });
+    throw attemptFailure.handedBack(
+      abort.signal.reason === 'patience'
+        ? `${deps.workerName} was still busy after ${patienceMs} ms; back to the pool`
+        : `${deps.workerName} is ${abort.signal.reason === 'fenced' ? 'cut off from the server' : 'shutting down'}; back to the pool`,
+    );
   }
 
   async function fetchAllUpdates(sweepId: string): Promise<readonly CacheUpdate[]> {
@@ -295,10 +377,10 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
         return await deps.updates.current(sweepId);
       } catch (error) {
         if (tries >= UPDATE_FETCH_TRIES) {
-          throw ApplicationFailure.create({
-            type: FAILURE_TYPES.fenced,
-            message: `could not fetch the sweep's cache updates before starting: ${(error as Error).message}`,
-          });
+          throw attemptFailure.lost(
+            FAILURE_TYPES.fenced,
+            `could not fetch the sweep's cache updates before starting: ${(error as Error).message}`,
+          );
         }
         await delay(1000);
       }

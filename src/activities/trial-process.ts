@@ -8,8 +8,12 @@ import type { Readable, Writable } from 'node:stream';
  * `read` returns at once, and it SIGKILLs the whole group. No polling: the kernel delivers the EOF.
  * The supervisor is started ahead and runs the command only when the worker writes a first line ("go"); an
  * end of file instead (the worker died, or the trial went elsewhere) exits without running it.
+ * The moment the command exits, the supervisor writes `<status> <run> <worker>` to the exit file: a worker that dies
+ * before it has recorded the outcome itself leaves that much for whoever takes over (attempt-outcome.ts).
  */
 const SUPERVISOR = [
+  'exit_file=$1 run=$2 worker=$3',
+  'shift 3',
   'read -r _ || exit 0',
   'exec 3<&0',
   '( trap "" TERM USR1 USR2 HUP; read -r _ <&3; kill -KILL 0 ) &',
@@ -22,6 +26,7 @@ const SUPERVISOR = [
   'trap "" TERM USR1 USR2 HUP',
   'wait "$trial"',
   'status=$?',
+  'printf "%s %s %s\\n" "$status" "$run" "$worker" >"$exit_file"',
   'kill -KILL "$watcher" 2>/dev/null',
   'exit "$status"',
 ].join('\n');
@@ -30,6 +35,10 @@ export interface TrialProcessOptions {
   readonly argv: readonly string[];
   readonly env: NodeJS.ProcessEnv;
   readonly cwd: string;
+  /** Where the supervisor records the command's exit status, tagged with `runId` and `worker`. */
+  readonly exitFile: string;
+  readonly runId: string;
+  readonly worker: string;
   readonly onStdout: (chunk: string) => void;
   readonly onStderr: (chunk: string) => void;
 }
@@ -72,12 +81,16 @@ export class TrialProcess {
   static prepare(options: TrialProcessOptions): TrialProcess {
     const [command, ...args] = options.argv;
     if (!command) throw new Error('empty command');
-    const child = spawn('/bin/sh', ['-c', SUPERVISOR, 'sweep-trial', command, ...args], {
-      cwd: options.cwd,
-      env: options.env,
-      detached: true,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      '/bin/sh',
+      ['-c', SUPERVISOR, 'sweep-trial', options.exitFile, options.runId, options.worker, command, ...args],
+      {
+        cwd: options.cwd,
+        env: options.env,
+        detached: true,
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    );
     if (child.pid === undefined) throw new Error(`could not start /bin/sh for ${command}`);
     child.stdout.setEncoding('utf8').on('data', options.onStdout);
     child.stderr.setEncoding('utf8').on('data', options.onStderr);

@@ -1,12 +1,32 @@
-import { mkdirSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { z } from 'zod';
 import { procStat } from './proc-stat.js';
 
+/** What the worker that takes over a queue needs to know of one attempt its predecessor was running. */
+export const registeredAttemptSchema = z.object({
+  /** The activity's task token (base64): the successor reports the attempt's outcome with it. */
+  taskToken: z.string(),
+  trialId: z.string(),
+  runId: z.string(),
+  sweepId: z.string(),
+  attempt: z.number().int().positive(),
+  trialDir: z.string(),
+  metric: z.object({ name: z.string(), goal: z.enum(['minimize', 'maximize']) }).optional(),
+});
+export type RegisteredAttempt = z.infer<typeof registeredAttemptSchema>;
+
+/** A predecessor's attempt, with whether its process group was still alive (and so killed) at takeover. */
+export interface LeftAttempt {
+  readonly attempt: RegisteredAttempt;
+  readonly wasAlive: boolean;
+}
+
 /**
- * The process groups of this worker's running trials: one empty file per group, named `<pgid>-<start ticks>`
+ * The attempts this worker's queue is running: one small file per process group, named `<pgid>-<start ticks>`
  * (the start time, /proc/<pid>/stat field 22, tells our process from a reused PID), in a directory named after
- * the worker's queue. A worker that starts on a GPU first kills whatever its predecessor there left running.
- * A create and an unlink per trial: no rewrite of a shared file, nothing torn by a crash mid-write.
+ * the worker's queue, written before the command starts. A create and an unlink per attempt: no rewrite of a
+ * shared file, nothing torn by a crash mid-write. Only the holder of the queue's lock may use it.
  */
 export class TrialRegistry {
   private readonly files = new Map<number, string>();
@@ -15,29 +35,37 @@ export class TrialRegistry {
     mkdirSync(dir, { recursive: true });
   }
 
-  /** Kills leftovers of a previous worker on this queue; returns how many groups were still alive. */
-  reapLeftovers(): number {
-    let killed = 0;
+  /**
+   * Takes over what a dead predecessor on this queue left: kills its process groups that are still alive and
+   * returns its attempts, whose outcomes the caller reports. Call only while holding the queue's lock.
+   */
+  takeOver(): LeftAttempt[] {
+    const left: LeftAttempt[] = [];
     for (const name of readdirSync(this.dir)) {
+      const file = join(this.dir, name);
       const [pgid, started] = name.split('-');
-      if (pgid && started && procStat(Number(pgid))?.startTicks === started) {
+      const stat = pgid && started ? procStat(Number(pgid)) : undefined;
+      // A zombie is gone: its parent (the dead worker) only never reaped it.
+      const wasAlive = stat !== undefined && stat.startTicks === started && stat.state !== 'Z';
+      if (wasAlive) {
         try {
           process.kill(-Number(pgid), 'SIGKILL');
-          killed++;
         } catch {
           // Gone between the check and the kill.
         }
       }
-      unlinkSync(join(this.dir, name));
+      const attempt = readAttempt(file);
+      if (attempt) left.push({ attempt, wasAlive });
+      unlinkSync(file);
     }
-    return killed;
+    return left;
   }
 
-  add(pgid: number): void {
+  add(pgid: number, attempt: RegisteredAttempt): void {
     const started = procStat(pgid)?.startTicks;
     if (started === undefined) return;
     const file = join(this.dir, `${pgid}-${started}`);
-    writeFileSync(file, '');
+    writeFileSync(file, JSON.stringify(attempt));
     this.files.set(pgid, file);
   }
 
@@ -46,5 +74,15 @@ export class TrialRegistry {
     if (!file) return;
     this.files.delete(pgid);
     unlinkSync(file);
+  }
+}
+
+function readAttempt(file: string): RegisteredAttempt | undefined {
+  try {
+    const parsed = registeredAttemptSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    // An older worker's empty marker, or a file cut short by a crash: only its process group mattered.
+    return undefined;
   }
 }

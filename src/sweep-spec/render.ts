@@ -46,6 +46,32 @@ function optionArgs(style: SweepSpec['args'], name: string, value: JsonValue): s
   return style === 'equals' ? [`--${name}=${formatValue(value)}`] : [`--${name}`, formatValue(value)];
 }
 
+/** Stands for the trial directory while a trial is planned; NUL cannot occur in an argv element. */
+const TRIAL_DIR_MARK = '\u0000trial_dir\u0000';
+
+/**
+ * The trial's argv as a template with only `{trial_dir}` left, which only the worker knows; every other brace
+ * of the rendered text (parameter values, literal braces) is doubled, so `fillTrialDir` reads it back as itself.
+ */
+export function renderTrialTemplate(spec: SweepSpec, index: number, sweepId: string): RenderedTrial {
+  const trial = renderTrial(spec, index, { sweepId, trialDir: TRIAL_DIR_MARK });
+  const argv = trial.argv.map((element) =>
+    element.replace(/[{}]/g, (brace) => brace + brace).replaceAll(TRIAL_DIR_MARK, '{trial_dir}'),
+  );
+  return { ...trial, argv };
+}
+
+/** A template from `renderTrialTemplate` with the trial directory filled in: the exact argv. */
+export function fillTrialDir(template: readonly string[], trialDir: string): string[] {
+  return template.map((element) =>
+    parseTemplate(element)
+      .map((part) =>
+        typeof part === 'string' ? part : part.placeholder === 'trial_dir' ? trialDir : `{${part.placeholder}}`,
+      )
+      .join(''),
+  );
+}
+
 export function renderTrial(spec: SweepSpec, index: number, context: RunContext = {}): RenderedTrial {
   const params = trialParameters(spec, index);
   const name = trialName(spec, index, params);

@@ -4,8 +4,10 @@ import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/wo
 import { createTrialActivities } from '../activities/run-trial.js';
 import { ServerWatch } from '../activities/server-watch.js';
 import { TrialRegistry } from '../activities/trial-registry.js';
+import { connectRetrying } from '../temporal/connect-retrying.js';
 import { connectClient, connectionOptions, type ConnectionConfig } from '../temporal/connection-config.js';
-import { updatesSinceQuery } from '../workflows/messages.js';
+import { attemptStartedSignal, updatesSinceQuery } from '../workflows/messages.js';
+import { reportLeftAttempts, type TakeoverReport } from './queue-takeover.js';
 import { poolQueue, UPDATE_VERSION_MEMO } from '../temporal/names.js';
 import { SweepUpdates } from '../activities/sweep-updates.js';
 import { SlotGate } from '../activities/slot-gate.js';
@@ -49,17 +51,36 @@ function workerLogger(verbose: boolean): DefaultLogger {
   });
 }
 
+/** `; took over from a dead worker: 1 finished trial reported, 1 lost` (nothing when there was nothing). */
+function describeTakeover(killed: number, reports: readonly TakeoverReport[]): string {
+  if (reports.length === 0 && killed === 0) return '';
+  const count = (what: TakeoverReport) => reports.filter((report) => report === what).length;
+  const parts = [
+    killed ? `killed ${killed} leftover trial process group(s)` : '',
+    count('reported-outcome') ? `reported ${count('reported-outcome')} finished trial(s)` : '',
+    count('reported-lost') ? `reported ${count('reported-lost')} lost trial(s)` : '',
+    count('already-closed') ? `${count('already-closed')} already rescheduled` : '',
+  ].filter(Boolean);
+  return `; took over from a worker that died: ${parts.join(', ')}`;
+}
+
 export async function runTrialWorker(options: TrialWorkerOptions): Promise<void> {
   // SIGINT/SIGTERM shut the workers down gracefully: running trials are stopped and handed back at once.
   Runtime.install({ logger: workerLogger(options.verbose) });
-  const connection = await NativeConnection.connect(connectionOptions(options.connection));
+  // The caller holds this queue's lock, so whatever the registry lists belongs to a dead predecessor: its
+  // processes are killed now, before anything waits for the server.
   const registry = new TrialRegistry(join(options.stateDir, options.name));
-  const reaped = registry.reapLeftovers();
+  const left = registry.takeOver();
+  // A server that is down or not up yet is waited for, with one line (a worker under systemd must not exit).
+  const connection = await connectRetrying(options.connection, () =>
+    NativeConnection.connect(connectionOptions(options.connection)),
+  );
   const serverWatch = new ServerWatch(connection, 1000);
   serverWatch.start();
-  const identity = `${options.name}#${process.pid}`;
   // A plain client for queries to sweeps (cache updates), beside the workers' native connection.
-  const client = await connectClient(options.connection);
+  const client = await connectRetrying(options.connection, () => connectClient(options.connection));
+  const identity = `${options.name}#${process.pid}`;
+  const takenOver = await reportLeftAttempts(client, left, identity);
   const permits: TaskPermits = new TaskPermits(options.slots, options.prefetch, () => slots.full);
   const slots = new SlotGate(options.slots, permits);
   const activities = createTrialActivities({
@@ -73,6 +94,14 @@ export async function runTrialWorker(options: TrialWorkerOptions): Promise<void>
     heartbeatEveryMs: 1000,
     serverWatch,
     registry,
+    announceStart: (trialId, runId, started) => {
+      client.workflow
+        .getHandle(trialId, runId)
+        .signal(attemptStartedSignal, started)
+        .catch(() => {
+          // Only the Web UI's state depends on it; the trial runs either way.
+        });
+    },
     // Running trials of a sweep share one check every half second.
     updates: new SweepUpdates(
       {
@@ -128,7 +157,7 @@ export async function runTrialWorker(options: TrialWorkerOptions): Promise<void>
   const gpu = options.visibleDevices === '' ? 'CPU only' : `CUDA_VISIBLE_DEVICES=${options.visibleDevices}`;
   options.onReady?.(
     `worker ${options.name} ready: ${gpu}, ${options.slots} slot(s), pool ${options.pool}, ` +
-      `server ${options.connection.address}${reaped ? `; killed ${reaped} trial(s) a previous worker left` : ''}`,
+      `server ${options.connection.address}${describeTakeover(left.filter((entry) => entry.wasAlive).length, takenOver)}`,
   );
   try {
     await running;

@@ -1,5 +1,6 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { JsonValue } from '../spec/spec-types.js';
+import type { JsonValue } from '../sweep-spec/spec-types.js';
+import type { MetricValues } from './metric-values.js';
 import type { AttemptRecord, CacheUpdate, SweepProgress, TrialState } from './types.js';
 
 /** A trial tells its sweep it has ended; sent by workflow ID, so it reaches the sweep's current run. */
@@ -8,7 +9,19 @@ export interface TrialFinished {
   readonly index: number;
   readonly state: Exclude<TrialState, 'queued' | 'running'>;
   readonly best?: number;
-  readonly metrics?: Record<string, number>;
+  readonly metrics?: MetricValues;
+}
+
+/**
+ * A worker tells a trial that an attempt's process has started, so the Web UI and visibility say `running`
+ * and name the worker (`GpuQueue`). Sent by the worker, not awaited by the trial: it starts nothing.
+ */
+export const attemptStartedSignal = defineSignal<[AttemptStarted]>('attemptStarted');
+export interface AttemptStarted {
+  readonly attempt: number;
+  /** The worker's queue, e.g. `hostB-gpu1`. */
+  readonly worker: string;
+  readonly startedAt: number;
 }
 
 export const sweepProgressQuery = defineQuery<SweepProgress>('sweepProgress');

@@ -13,8 +13,8 @@ import {
   workflowInfo,
   allHandlersFinished,
 } from '@temporalio/workflow';
-import { trialCount } from '../spec/expand.js';
-import { renderTrial } from '../spec/render.js';
+import { trialCount } from '../sweep-spec/expand.js';
+import { renderTrial } from '../sweep-spec/render.js';
 import { trialWorkflowId, UPDATE_VERSION_MEMO } from '../temporal/names.js';
 import { sweepIdKey, sweepStateKey, trialIndexKey, trialStateKey } from '../temporal/search-attributes.js';
 import {
@@ -25,8 +25,9 @@ import {
   type TrialFinished,
 } from './messages.js';
 import { jsonBytes, updateProblem } from './update-limits.js';
+import { planTrial } from './trial-plan.js';
 import { trialWorkflow } from './trial-workflow.js';
-import type { JsonValue } from '../spec/spec-types.js';
+import type { JsonValue } from '../sweep-spec/spec-types.js';
 import type { CacheUpdate, SweepCounts, SweepInput, SweepProgress, SweepState } from './types.js';
 
 export interface SweepResult {
@@ -146,13 +147,14 @@ class SweepRun {
       const ordinal = this.nextIndex++;
       const index = this.input.indices ? (this.input.indices[ordinal] ?? ordinal) : ordinal;
       this.running.add(index);
+      const plan = planTrial(this.input.spec, index, this.input.sweepId, this.input.options);
       starting.push(
         startChild(trialWorkflow, {
           workflowId: trialWorkflowId(this.input.sweepId, index),
           taskQueue: this.input.options.controlQueue,
-          args: [{ sweepId: this.input.sweepId, spec: this.input.spec, index, options: this.input.options }],
+          args: [{ plan }],
           parentClosePolicy: ParentClosePolicy.ABANDON,
-          staticSummary: renderTrial(this.input.spec, index).name,
+          staticSummary: plan.name,
           typedSearchAttributes: [
             { key: sweepIdKey, value: this.input.sweepId },
             { key: trialIndexKey, value: index },

@@ -1,39 +1,37 @@
 import {
   ActivityCancellationType,
-  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
   getExternalWorkflowHandle,
-  isCancellation,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
-  TimeoutFailure,
   upsertMemo,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import { TimeoutType } from '@temporalio/common';
 import type { createTrialActivities } from '../activities/run-trial.js';
-import { FAILURE_TYPES } from '../activities/failure-types.js';
-import { renderTrial } from '../spec/render.js';
 import { poolQueue } from '../temporal/names.js';
-import { trialStateKey } from '../temporal/search-attributes.js';
-import { trialFinishedSignal, trialStatusQuery, type TrialFinished } from './messages.js';
-import type { AttemptRecord, RunTrialResult, TrialInput, TrialProgress, TrialSummary } from './types.js';
+import { gpuQueueKey, trialStateKey } from '../temporal/search-attributes.js';
+import { classifyAttempt } from './attempt-failures.js';
+import { attemptStartedSignal, trialFinishedSignal, trialStatusQuery, type TrialFinished } from './messages.js';
+import { planTrial } from './trial-plan.js';
+import type {
+  AttemptRecord,
+  LegacyTrialInput,
+  RunTrialResult,
+  TrialInput,
+  TrialProgress,
+  TrialSummary,
+} from './types.js';
 
 type TrialActivities = ReturnType<typeof createTrialActivities>;
 
 const MAX_BACKOFF_SECONDS = 60;
-
-interface FailureDetails {
-  readonly exitCode?: number;
-}
-
-/** A lost attempt's last heartbeat, unless it was still waiting for a slot (then there is nothing to resume). */
-function progressOf(details: unknown): TrialProgress | undefined {
-  const progress = details as TrialProgress | undefined;
-  return progress?.waiting ? undefined : progress;
-}
+/** Older runs retried exits 126 and 127 like any failure; runs that pass this marker do not. */
+const NOT_RUNNABLE_IS_FINAL = 'exit-126-127-not-retried';
+/** Older runs gave up after one lost attempt more than `maxLostAttempts`; runs that pass this marker do not. */
+const MAX_LOST_IS_EXACT = 'max-lost-counts-exactly';
 
 /**
  * One trial: runs attempts on the pool's queue until one succeeds, the command has failed more than the spec's
@@ -41,21 +39,33 @@ function progressOf(details: unknown): TrialProgress | undefined {
  * the attempt moves to another worker at once, resuming from its last heartbeat, and does not count as a retry.
  * The server closes an attempt before the workflow schedules the next, so two attempts never overlap.
  */
-export async function trialWorkflow(input: TrialInput): Promise<TrialSummary> {
-  const { spec, sweepId, index, options } = input;
-  const { name, params } = renderTrial(spec, index);
+export async function trialWorkflow(input: TrialInput | LegacyTrialInput): Promise<TrialSummary> {
+  const plan = 'plan' in input ? input.plan : planTrial(input.spec, input.index, input.sweepId, input.options);
+  const { sweepId, index, name, params, policy } = plan;
   const attempts: AttemptRecord[] = [];
   let attempt = 1;
   setHandler(trialStatusQuery, () => ({ index, name, attempt, attempts }));
+  let ended = false;
+  setHandler(attemptStartedSignal, (started) => {
+    // A late signal from an attempt that has already ended says nothing about the trial now.
+    if (ended || started.attempt !== attempt) return;
+    upsertSearchAttributes([
+      { key: trialStateKey, value: 'running' },
+      { key: gpuQueueKey, value: started.worker },
+    ]);
+  });
 
   let resume: TrialProgress | undefined;
+  let adoptable: number | undefined;
   let failures = 0;
   let lost = 0;
   for (; ; attempt++) {
     const { runTrial } = proxyActivities<TrialActivities>({
-      taskQueue: poolQueue(options.pool),
-      heartbeatTimeout: `${options.heartbeatTimeoutSeconds}s`,
-      startToCloseTimeout: spec.timeoutSeconds ? `${spec.timeoutSeconds}s` : '3650d',
+      taskQueue: poolQueue(policy.pool),
+      heartbeatTimeout: `${policy.heartbeatTimeoutSeconds}s`,
+      // The spec's `timeout` is enforced by the worker from the command's start (a slot wait is not running);
+      // the server's own timeout only bounds a worker that stops heartbeating.
+      startToCloseTimeout: '3650d',
       // Retries are decided here, not by the server, so a lost worker and a failing command differ.
       retry: { maximumAttempts: 1 },
       // Explicit: left unset, the cancellation type reaches core as TRY_CANCEL (measured, despite the documented
@@ -65,67 +75,82 @@ export async function trialWorkflow(input: TrialInput): Promise<TrialSummary> {
     });
     try {
       const result = await runTrial({
-        sweepId,
-        spec,
-        index,
+        plan,
         attempt,
-        heartbeatTimeoutSeconds: options.heartbeatTimeoutSeconds,
-        directorySweepId: options.origin ?? sweepId,
         ...(resume ? { resume } : {}),
+        ...(adoptable === undefined ? {} : { adoptable }),
       });
-      attempts.push({ attempt, outcome: 'succeeded', worker: result.worker, exitCode: 0 });
+      attempts.push({
+        attempt,
+        outcome: 'succeeded',
+        worker: result.worker,
+        exitCode: 0,
+        ...(result.startedAt === undefined ? {} : { startedAt: result.startedAt }),
+        endedAt: Date.now(),
+        ...noteOf(result),
+      });
       return await finish('succeeded', result);
     } catch (error) {
-      if (isCancellation(error)) {
-        attempts.push({ attempt, outcome: 'cancelled' });
+      const verdict = classifyAttempt(error, policy);
+      const endedAt = Date.now();
+      if (verdict.kind === 'cancelled') {
+        attempts.push({ attempt, outcome: 'cancelled', endedAt });
         return await finish('cancelled');
       }
-      if (!(error instanceof ActivityFailure)) throw error;
-      const cause = error.cause;
-      const worker = error.identity ?? undefined;
-      if (cause instanceof ApplicationFailure && cause.type === FAILURE_TYPES.handedBack) {
+      if (verdict.kind === 'handed-back') {
         // Never started: the same attempt goes back to the pool, for whichever slot frees first.
         attempt--;
         continue;
       }
-      if (cause instanceof TimeoutFailure && cause.timeoutType === TimeoutType.HEARTBEAT) {
+      if (verdict.kind === 'lost') {
         lost++;
-        resume = progressOf(cause.lastHeartbeatDetails) ?? resume;
+        resume = verdict.resume ?? resume;
+        adoptable = verdict.mayHaveFinished ? attempt : undefined;
         attempts.push({
           attempt,
           outcome: 'lost',
-          reason: `no heartbeat for ${options.heartbeatTimeoutSeconds}s`,
-          worker,
+          reason: verdict.reason,
+          ...(verdict.worker ? { worker: verdict.worker } : {}),
+          ...(verdict.startedAt === undefined ? {} : { startedAt: verdict.startedAt }),
+          endedAt,
         });
-      } else if (
-        cause instanceof ApplicationFailure &&
-        (cause.type === FAILURE_TYPES.workerShutdown || cause.type === FAILURE_TYPES.fenced)
-      ) {
-        lost++;
-        resume = progressOf(cause.details?.[0]) ?? resume;
-        attempts.push({ attempt, outcome: 'lost', reason: cause.message, worker });
-      } else {
-        failures++;
-        const timedOut = cause instanceof TimeoutFailure;
-        const exitCode =
-          cause instanceof ApplicationFailure ? (cause.details?.[0] as FailureDetails)?.exitCode : undefined;
-        const reason = timedOut ? `timed out after ${spec.timeoutSeconds}s` : (cause?.message ?? error.message);
-        attempts.push({
-          attempt,
-          outcome: timedOut ? 'timed-out' : 'failed',
-          reason,
-          worker,
-          ...(exitCode === undefined ? {} : { exitCode }),
-        });
-        const retryable = exitCode === undefined || !(spec.nonRetryableExitCodes ?? []).includes(exitCode);
-        if (failures > spec.retries || !retryable) return await finish('failed', undefined, reason, exitCode);
-        await sleep(`${Math.min(MAX_BACKOFF_SECONDS, 2 ** (failures - 1))}s`);
+        if (lost > policy.maxLostAttempts || (lost === policy.maxLostAttempts && patched(MAX_LOST_IS_EXACT))) {
+          return await finish('failed', undefined, `lost its worker ${lost} times; giving up`);
+        }
         continue;
       }
-      if (lost > options.maxLostAttempts) {
-        return await finish('failed', undefined, `lost its worker ${lost} times; giving up`);
+      failures++;
+      adoptable = undefined;
+      attempts.push({
+        attempt,
+        outcome: verdict.kind,
+        reason: verdict.reason,
+        ...(verdict.worker ? { worker: verdict.worker } : {}),
+        ...(verdict.exitCode === undefined ? {} : { exitCode: verdict.exitCode }),
+        ...(verdict.startedAt === undefined ? {} : { startedAt: verdict.startedAt }),
+        endedAt,
+      });
+      const nonRetryable =
+        (verdict.exitCode !== undefined && policy.nonRetryableExitCodes.includes(verdict.exitCode)) ||
+        (verdict.notRunnable && patched(NOT_RUNNABLE_IS_FINAL));
+      if (failures > policy.retries || nonRetryable) {
+        return await finish('failed', undefined, verdict.reason, verdict.exitCode, verdict.cause);
       }
+      await sleep(`${Math.min(MAX_BACKOFF_SECONDS, 2 ** (failures - 1))}s`);
     }
+  }
+
+  function lastWorker(): string | undefined {
+    return attempts.findLast((record) => record.worker)?.worker;
+  }
+
+  /** How the outcome reached the trial, when its own worker did not report it. */
+  function noteOf(result: RunTrialResult): Pick<AttemptRecord, 'note'> {
+    if (result.adoptedFrom) {
+      return { note: `adopted the result of attempt ${result.adoptedFrom}, whose worker died before reporting it` };
+    }
+    if (result.reportedBy) return { note: `reported by ${result.reportedBy} after its worker died` };
+    return {};
   }
 
   /** Records the outcome (memo, search attribute, the sweep's signal) even when the trial was cancelled. */
@@ -134,6 +159,7 @@ export async function trialWorkflow(input: TrialInput): Promise<TrialSummary> {
     result?: RunTrialResult,
     error?: string,
     exitCode?: number,
+    cause?: string,
   ): Promise<TrialSummary> {
     const summary: TrialSummary = {
       sweepId,
@@ -144,10 +170,15 @@ export async function trialWorkflow(input: TrialInput): Promise<TrialSummary> {
       attempts,
       metrics: result?.metrics ?? {},
       ...(result ? { exitCode: result.exitCode, runtimeMs: result.runtimeMs, worker: result.worker } : {}),
+      // A trial that did not succeed names the worker of its last attempt that had one.
+      ...(!result && lastWorker() ? { worker: lastWorker() } : {}),
       ...(result?.best === undefined ? {} : { best: result.best }),
+      ...(result?.bestStep === undefined ? {} : { bestStep: result.bestStep }),
       ...(exitCode === undefined ? {} : { exitCode }),
       ...(error ? { error } : {}),
+      ...(cause ? { cause } : {}),
     };
+    ended = true;
     await CancellationScope.nonCancellable(async () => {
       upsertMemo({ summary });
       upsertSearchAttributes([{ key: trialStateKey, value: state }]);
@@ -164,6 +195,8 @@ export async function trialWorkflow(input: TrialInput): Promise<TrialSummary> {
           // The sweep was terminated: nobody is waiting for this trial any more.
         });
     });
+    // The Web UI shows a failed trial as failed; the summary stays in the memo for `sweep results`.
+    if (state === 'failed') throw ApplicationFailure.nonRetryable(error ?? 'the trial failed', 'TrialFailed', summary);
     return summary;
   }
 }

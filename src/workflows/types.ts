@@ -1,5 +1,7 @@
 // Plain-JSON shapes shared by workflows, activities and the CLI (workflow inputs must be plain JSON).
-import type { JsonValue, SweepSpec } from '../spec/spec-types.js';
+import type { JsonValue, SweepSpec } from '../sweep-spec/spec-types.js';
+import type { TrialPlan } from './trial-plan.js';
+import type { MetricValues } from './metric-values.js';
 
 export type TrialState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 export type SweepState = 'running' | 'completed' | 'failed' | 'cancelled';
@@ -7,9 +9,11 @@ export type SweepState = 'running' | 'completed' | 'failed' | 'cancelled';
 /** What a running trial reports in each heartbeat; also what a rescheduled attempt resumes from. */
 export interface TrialProgress {
   readonly step?: number;
-  readonly metrics: Record<string, number>;
-  /** Best value of the sweep's metric so far in this trial. */
+  readonly metrics: MetricValues;
+  /** Best value of the sweep's metric so far in this trial (always finite). */
   readonly best?: number;
+  /** The step at which `best` was reported, when the trial reports steps. */
+  readonly bestStep?: number;
   readonly pid?: number;
   readonly worker?: string;
   readonly startedAt?: number;
@@ -20,27 +24,35 @@ export interface TrialProgress {
   readonly waiting?: boolean;
 }
 
+/** One attempt of a trial: its plan, which attempt this is, and what the previous attempts left. */
 export interface RunTrialInput {
-  readonly sweepId: string;
-  readonly spec: SweepSpec;
-  readonly index: number;
+  readonly plan: TrialPlan;
   readonly attempt: number;
-  /** The sweep's heartbeat timeout: the worker fences itself well before the server would give up on it. */
-  readonly heartbeatTimeoutSeconds: number;
-  /** The sweep whose trial directory this trial uses (its own, or the one a retry continues). */
-  readonly directorySweepId: string;
   /** Progress of the previous attempt, when it was lost mid-run (its last heartbeat). */
   readonly resume?: TrialProgress;
+  /**
+   * The previous attempt, when its worker was lost while its process ran: if that process finished and its
+   * outcome is recorded in the trial's directory, this attempt reports that outcome instead of running again.
+   */
+  readonly adoptable?: number;
 }
 
 export interface RunTrialResult {
   readonly exitCode: number;
-  readonly metrics: Record<string, number>;
+  readonly metrics: MetricValues;
   readonly best?: number;
+  readonly bestStep?: number;
   readonly step?: number;
   readonly runtimeMs: number;
   readonly worker: string;
   readonly host: string;
+  /** When the command's process started and exited (ms since the epoch, the worker's clock). */
+  readonly startedAt: number;
+  readonly endedAt: number;
+  /** The earlier attempt whose recorded outcome this is: its worker died before reporting it. */
+  readonly adoptedFrom?: number;
+  /** The worker that reported this outcome for a dead predecessor on its queue. */
+  readonly reportedBy?: string;
 }
 
 /** Why one attempt ended, for the trial's history. */
@@ -50,6 +62,12 @@ export interface AttemptRecord {
   readonly reason?: string;
   readonly worker?: string;
   readonly exitCode?: number;
+  /** When its process started (the worker's clock), if it started. */
+  readonly startedAt?: number;
+  /** When the trial workflow learnt how it ended (workflow time). */
+  readonly endedAt?: number;
+  /** How the outcome reached the trial when not by its own worker (`adopted the result of attempt 1, …`). */
+  readonly note?: string;
 }
 
 /** The final record of a trial: its workflow result and memo, and a row of `sweep results`. */
@@ -61,18 +79,40 @@ export interface TrialSummary {
   readonly state: TrialState;
   readonly attempts: readonly AttemptRecord[];
   readonly exitCode?: number;
-  readonly metrics: Record<string, number>;
+  readonly metrics: MetricValues;
   readonly best?: number;
+  readonly bestStep?: number;
   readonly runtimeMs?: number;
   readonly worker?: string;
   readonly error?: string;
+  /** Why it failed, in one line (the last line of the command's stderr); `error` holds the whole story. */
+  readonly cause?: string;
 }
 
 export interface TrialInput {
+  readonly plan: TrialPlan;
+}
+
+/**
+ * What trials of sweeps started before the trial plan took: the whole spec and the sweep's options. A trial
+ * workflow still running from then plans itself from these (`planTrial` is pure), so it goes on as it was.
+ */
+export interface LegacyTrialInput {
   readonly sweepId: string;
   readonly spec: SweepSpec;
   readonly index: number;
   readonly options: SweepOptions;
+}
+
+/** An attempt scheduled by such a trial before its worker was upgraded. */
+export interface LegacyRunTrialInput {
+  readonly sweepId: string;
+  readonly spec: SweepSpec;
+  readonly index: number;
+  readonly attempt: number;
+  readonly heartbeatTimeoutSeconds: number;
+  readonly directorySweepId: string;
+  readonly resume?: TrialProgress;
 }
 
 export interface SweepOptions {

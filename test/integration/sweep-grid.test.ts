@@ -52,7 +52,8 @@ test('a 12-trial grid over 3 CPU-slot workers: results, metrics, and a failing t
     failed?.attempts.map((attempt) => attempt.outcome),
     ['failed', 'failed'],
   );
-  assert.match(failed?.error ?? '', /^exit 3 on w[123]; stderr ends:\nboom: trial x=7 fails on purpose$/);
+  assert.match(failed?.error ?? '', /^exit 3 on w[123]: boom: trial x=7 fails on purpose$/);
+  assert.equal(failed?.cause, 'boom: trial x=7 fails on purpose');
 
   const logs = await cluster.sweep(['logs', sweepId, '0', '--data-dir', cluster.dir]);
   assert.equal(logs.code, 0, logs.stderr);

@@ -4,7 +4,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { TrialSummary } from '../../src/workflows/types.js';
 import { overlappingAttempts, processAlive, TestCluster } from '../helpers/cluster.js';
 import { sharedServerClient, sharedServerConfig } from '../helpers/temporal.js';
-import { FAILURE_TYPES } from '../../src/activities/failure-types.js';
+import { FAILURE_TYPES } from '../../src/workflows/attempt-failures.js';
 import { trialWorkflowId } from '../../src/temporal/names.js';
 
 const clusters: TestCluster[] = [];

@@ -89,7 +89,10 @@ test('a worker restarting on a queue first kills what its predecessor left runni
   assert.ok(processAlive(start.pid), 'the orphaned trial is still running');
 
   const second = await owner.startWorker('reaper');
-  assert.match(second.stdout, /killed 1 trial\(s\) a previous worker left/);
+  assert.match(
+    second.stdout,
+    /took over from a worker that died: killed 1 leftover trial process group\(s\), reported 1 lost trial\(s\)/,
+  );
   await waitUntil(() => !processAlive(start.pid), 2000, 'the leftover trial is gone');
 });
 

@@ -3,9 +3,9 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { parseTemplate } from '../../../src/spec/command-template.js';
-import { renderTrial } from '../../../src/spec/render.js';
-import { shellQuote } from '../../../src/spec/shell-words.js';
+import { parseTemplate } from '../../../src/sweep-spec/command-template.js';
+import { fillTrialDir, renderTrial, renderTrialTemplate } from '../../../src/sweep-spec/render.js';
+import { shellQuote } from '../../../src/sweep-spec/shell-words.js';
 import { specOf } from '../../helpers/spec.js';
 import { tempDir } from '../../helpers/temporal.js';
 
@@ -55,6 +55,24 @@ parameters:
     '--bs=32',
   ]);
   assert.equal(renderTrial(spec, 0).argv[5], '<trial_dir>/t000_lr=0.1');
+});
+
+test('a planned trial leaves only {trial_dir} to fill, and filling it gives exactly the rendered argv', () => {
+  const spec = specOf(
+    `command: [python, t.py, --out, "{trial_dir}/{trial_name}", "{{trial_dir}}", "print({'a': 1})", "{sweep_id}"]
+parameters:
+  tag: ["{trial_dir}", "}{", "a{{b}}"]`,
+    {},
+  );
+  for (const index of [0, 1, 2]) {
+    const template = renderTrialTemplate(spec, index, 's-1');
+    const filled = fillTrialDir(template.argv, '/runs/t');
+    assert.deepEqual(filled, renderTrial(spec, index, { trialDir: '/runs/t', sweepId: 's-1' }).argv);
+    assert.deepEqual(template.params, renderTrial(spec, index).params);
+  }
+  // A parameter whose value looks like a placeholder stays text.
+  assert.equal(fillTrialDir(renderTrialTemplate(spec, 0, 's-1').argv, '/x').at(-1), '--tag={trial_dir}');
+  assert.equal(fillTrialDir(renderTrialTemplate(spec, 0, 's-1').argv, '/x')[4], '{trial_dir}');
 });
 
 test('parseTemplate splits literals and placeholders', () => {

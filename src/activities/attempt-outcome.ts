@@ -1,0 +1,170 @@
+import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { logFileName } from '../temporal/names.js';
+import { attemptFailure } from '../workflows/attempt-failures.js';
+import type { RunTrialResult } from '../workflows/types.js';
+import { describeExit } from './exit-status.js';
+import { MetricTracker } from './metric-lines.js';
+
+type Objective = ConstructorParameters<typeof MetricTracker>[0];
+
+/**
+ * What an attempt's process did, written into the trial's directory the moment it exits and before it is
+ * reported: Temporal is at-least-once, and a worker can die between the two. Whoever finds the record (the
+ * worker that takes over the queue, or the next attempt of the trial on a host that sees the directory)
+ * reports it instead of running the command again.
+ */
+export const attemptOutcomeSchema = z.object({
+  /** The trial workflow's run: a record of another run of the same trial (a retry sweep) is never adopted. */
+  runId: z.string(),
+  attempt: z.number().int().positive(),
+  exitCode: z.number().int(),
+  signal: z.string().nullable(),
+  metrics: z.record(z.string(), z.union([z.number(), z.enum(['nan', 'inf', '-inf'])])),
+  best: z.number().optional(),
+  bestStep: z.number().optional(),
+  step: z.number().optional(),
+  startedAt: z.number(),
+  endedAt: z.number(),
+  worker: z.string(),
+  host: z.string(),
+  stderrTail: z.string(),
+  /** Metric lines that could not be read, said once. */
+  metricWarning: z.string().optional(),
+});
+export type AttemptOutcome = z.infer<typeof attemptOutcomeSchema>;
+
+/** Where one attempt's records live, beside its logs: `logs/<sweep>.attempt-N.{outcome.json,exit}`. */
+export interface AttemptFiles {
+  readonly outcome: string;
+  /** Written by the trial's supervisor (`<status> <runId> <worker>`), which outlives the worker by the exit itself. */
+  readonly exit: string;
+  readonly stdout: string;
+}
+
+export function attemptFiles(trialDir: string, sweepId: string, attempt: number): AttemptFiles {
+  const logs = join(trialDir, 'logs');
+  const base = join(logs, `${sweepId}.attempt-${attempt}`);
+  return {
+    outcome: `${base}.outcome.json`,
+    exit: `${base}.exit`,
+    stdout: join(logs, logFileName(sweepId, attempt, 'stdout')),
+  };
+}
+
+/** Written whole or not at all (rename), so a reader never sees half a record. */
+export function writeOutcome(files: AttemptFiles, outcome: AttemptOutcome): void {
+  writeFileSync(`${files.outcome}.tmp`, JSON.stringify(outcome));
+  renameSync(`${files.outcome}.tmp`, files.outcome);
+}
+
+/**
+ * The recorded outcome of attempt `files` of trial run `runId`, if its process finished. Falls back to the
+ * supervisor's exit status when the worker died before writing the record: the metrics are then read back
+ * from the attempt's stdout log, which may lack the lines still in the pipe when the worker died.
+ */
+export function readOutcome(
+  files: AttemptFiles,
+  runId: string,
+  attempt: number,
+  objective: Objective,
+): AttemptOutcome | undefined {
+  if (existsSync(files.outcome)) {
+    const parsed = attemptOutcomeSchema.safeParse(JSON.parse(readFileSync(files.outcome, 'utf8')));
+    return parsed.success && parsed.data.runId === runId && parsed.data.attempt === attempt ? parsed.data : undefined;
+  }
+  if (!existsSync(files.exit)) return undefined;
+  const [status, exitRun, worker = ''] = readFileSync(files.exit, 'utf8').trim().split(' ');
+  if (exitRun !== runId || status === undefined || !/^\d+$/.test(status)) return undefined;
+  // Death by a signal may have been the worker's own kill, cut short before it could say so: run again.
+  if (Number(status) > 128) return undefined;
+  const tracker = new MetricTracker(objective);
+  const stdout = existsSync(files.stdout) ? readFileSync(files.stdout, 'utf8') : '';
+  for (const line of stdout.split('\n')) tracker.read(line);
+  // A sweep metric missing from the log may only have been lost with the worker's pipe: run again instead.
+  if (objective && tracker.metrics[objective.name] === undefined) return undefined;
+  return {
+    runId,
+    attempt,
+    exitCode: Number(status),
+    signal: null,
+    ...tracker.snapshot(),
+    startedAt: existsSync(files.stdout) ? statSync(files.stdout).birthtimeMs : statSync(files.exit).mtimeMs,
+    endedAt: statSync(files.exit).mtimeMs,
+    worker,
+    host: '',
+    stderrTail: '',
+  };
+}
+
+/**
+ * The last non-empty stderr line, or the exit described: what a person reads first about a failure. A death by
+ * signal says so first, since the last line then is only where it was.
+ */
+function causeOf(outcome: AttemptOutcome): string {
+  const exit = describeExit(outcome.exitCode, outcome.signal as NodeJS.Signals | null);
+  const last = outcome.stderrTail
+    .split('\n')
+    .reverse()
+    .find((line) => line.trim() !== '')
+    ?.trim();
+  if (!last) return exit;
+  return outcome.exitCode > 128 || outcome.signal ? `${exit.replace(/^(exit|signal) \S+: /, '')}: ${last}` : last;
+}
+
+/**
+ * The attempt's report: its result when the command succeeded and reported the sweep's metric; otherwise the
+ * failure is thrown. One function for the live attempt, an adopted one and one reported by a successor.
+ */
+export function reportOutcome(
+  outcome: AttemptOutcome,
+  objective: Objective,
+  how: {
+    readonly adoptedFrom?: number;
+    readonly reportedBy?: string;
+    readonly command?: string;
+    readonly cwd?: string;
+  },
+): RunTrialResult {
+  const note = how.adoptedFrom
+    ? ` (the outcome of attempt ${how.adoptedFrom}, whose worker died before reporting it)`
+    : how.reportedBy
+      ? ` (reported by ${how.reportedBy}, which took over the queue of the worker that died)`
+      : '';
+  const where = outcome.worker ? ` on ${outcome.worker}` : '';
+  if (outcome.exitCode !== 0) {
+    const exit = describeExit(outcome.exitCode, outcome.signal as NodeJS.Signals | null);
+    const cause = causeOf(outcome);
+    // 126 and 127 say the command could not run at all: say what was run, and where.
+    const ran =
+      (outcome.exitCode === 126 || outcome.exitCode === 127) && how.command ? `; ran ${how.command} in ${how.cwd}` : '';
+    throw attemptFailure.commandFailed(`${exit}${where}${cause === exit ? '' : `: ${cause}`}${ran}${note}`, {
+      exitCode: outcome.exitCode,
+      signal: outcome.signal,
+      stderrTail: outcome.stderrTail,
+      cause,
+      startedAt: outcome.startedAt,
+    });
+  }
+  if (objective && outcome.metrics[objective.name] === undefined) {
+    throw attemptFailure.metricMissing(
+      `exited 0 but never reported the sweep's metric "${objective.name}" (print "@sweep {"${objective.name}": …}" or "${objective.name}=…")${outcome.metricWarning ? `; ${outcome.metricWarning}` : ''}${note}`,
+      0,
+    );
+  }
+  return {
+    exitCode: 0,
+    metrics: outcome.metrics,
+    ...(outcome.best === undefined ? {} : { best: outcome.best }),
+    ...(outcome.bestStep === undefined ? {} : { bestStep: outcome.bestStep }),
+    ...(outcome.step === undefined ? {} : { step: outcome.step }),
+    runtimeMs: Math.max(0, Math.round(outcome.endedAt - outcome.startedAt)),
+    startedAt: outcome.startedAt,
+    endedAt: outcome.endedAt,
+    worker: outcome.worker,
+    host: outcome.host,
+    ...(how.adoptedFrom ? { adoptedFrom: how.adoptedFrom } : {}),
+    ...(how.reportedBy ? { reportedBy: how.reportedBy } : {}),
+  };
+}
