@@ -20,12 +20,13 @@ test('npm run bench --smoke runs every workload end to end and writes its result
   assert.equal(code, 0, `bench failed:\n${stderr.slice(-3000)}`);
   assert.deepEqual(readdirSync(results).sort(), [
     'broadcast-latency.json',
+    'chaos.json',
     'dispatch-latency.json',
     'failure-recovery.json',
     'overhead-16x0.25s.json',
     'scale.json',
   ]);
-  for (const title of ['Bookkeeping overhead', 'Dispatch latency', 'Failure recovery', 'Broadcast', 'Scale']) {
+  for (const title of ['Bookkeeping overhead', 'Dispatch latency', 'Failure recovery', 'Broadcast', 'Scale', 'Chaos']) {
     assert.match(stdout, new RegExp(`## ${title}`));
   }
   assert.match(stdout, /^Sweep +\d/m, 'Sweep has a measured row');
@@ -34,7 +35,8 @@ test('npm run bench --smoke runs every workload end to end and writes its result
 test('bad bench flags stop it before anything starts, with one line and exit 2', () => {
   for (const [args, line] of [
     [['--scale-trials', 'abc'], 'bench: --scale-trials: expected a whole number of trials, at least 1; got "abc"'],
-    [['--only', 'nope'], 'bench: --only: unknown workload nope; expected overhead, recovery, broadcast, scale'],
+    [['--only', 'nope'], 'bench: --only: unknown workload nope; expected overhead, recovery, broadcast, scale, chaos'],
+    [['--chaos-workers', '0'], 'bench: --chaos-workers: expected a whole number, at least 1; got "0"'],
   ] as const) {
     const run = spawnSync(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--no-build', ...args], {
       encoding: 'utf8',
