@@ -195,7 +195,8 @@ export interface LiveTrial {
   readonly index: number;
   readonly name: string;
   readonly state: 'queued' | 'running' | 'finishing';
-  readonly attempt: number;
+  /** The attempt that runs, as its heartbeats tell it (hand-backs do not count); unknown until then. */
+  readonly attempt?: number;
   readonly worker?: string;
   readonly startedAt?: Date;
   readonly heartbeatAt?: Date;
@@ -212,9 +213,9 @@ export async function liveTrial(client: Client, sweepId: string, index: number, 
       if (error instanceof WorkflowNotFoundError) return undefined;
       throw error;
     });
-  if (!description) return { index, name, state: 'queued', attempt: 0 };
+  if (!description) return { index, name, state: 'queued' };
   const pending = description.raw.pendingActivities?.[0];
-  if (!pending) return { index, name, state: 'finishing', attempt: 0 };
+  if (!pending) return { index, name, state: 'finishing' };
   const details = pending.heartbeatDetails?.payloads?.[0];
   const progress = details ? defaultPayloadConverter.fromPayload<TrialProgress>(details) : undefined;
   // A trial held ready behind a busy slot has been handed to a worker but has not started.
@@ -229,9 +230,9 @@ export async function liveTrial(client: Client, sweepId: string, index: number, 
     index,
     name,
     state: started ? 'running' : 'queued',
-    // Before its first heartbeat, the activity's sequence number: attempts plus any hand-backs, close enough.
-    attempt: progress?.attempt ?? Number(pending.activityId ?? 1),
-    ...(started && pending.lastWorkerIdentity ? { worker: pending.lastWorkerIdentity } : {}),
+    ...(progress?.attempt === undefined ? {} : { attempt: progress.attempt }),
+    // Workers are named by their queue, as in the trial's history (the identity adds `#<pid>`).
+    ...(started && pending.lastWorkerIdentity ? { worker: pending.lastWorkerIdentity.replace(/#\d+$/, '') } : {}),
     ...(started && startedAt ? { startedAt } : {}),
     ...(heartbeatAt ? { heartbeatAt } : {}),
     ...(progress && started ? { progress } : {}),

@@ -58,6 +58,15 @@ test('a worker killed between its trial exit and the report: the worker taking o
   cleanups.push(() => owner.stop());
   // A heartbeat timeout far beyond the test: only the successor's report can finish this attempt.
   const sweepId = await killWorkerBetweenExitAndReport(owner, 120);
+  // Meanwhile `sweep status` says the attempt has gone quiet, instead of showing it running as if all were well
+  // (another worker answers for the sweep; it takes no trial, as the only one is still open on w1).
+  await owner.startWorker('bystander');
+  for (let tries = 0; ; tries++) {
+    const status = await owner.sweep(['status', sweepId]);
+    if (/running +1 +w1 .*no heartbeat for [\d.]+s/.test(status.stdout)) break;
+    assert.ok(tries < 30, `status never said the heartbeat is stale:\n${status.stdout}${status.stderr}`);
+    await delay(500);
+  }
   const successor = await owner.startWorker('w1');
   assert.match(successor.stdout, /took over from a worker that died: reported 1 finished trial\(s\)\n/);
 

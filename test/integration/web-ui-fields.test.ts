@@ -1,0 +1,63 @@
+// What the Web UI shows of a trial is true: its state moves queued → running → final, it names its worker, a
+// failed trial's workflow is failed, and its input is its own parameters and command, not the whole spec.
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Client } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { trialWorkflowId } from '../../src/temporal/names.js';
+import { gpuQueueKey, trialStateKey } from '../../src/temporal/search-attributes.js';
+import type { TrialInput } from '../../src/workflows/types.js';
+import { TestCluster } from '../helpers/cluster.js';
+import { sharedServerClient, sharedServerConfig } from '../helpers/temporal.js';
+
+const cleanups: (() => Promise<unknown>)[] = [];
+after(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+});
+
+async function attributes(client: Client, workflowId: string) {
+  const description = await client.workflow.getHandle(workflowId).describe();
+  const { typedSearchAttributes: found, status } = description;
+  return { state: found.get(trialStateKey), queue: found.get(gpuQueueKey), status: status.name };
+}
+
+test("a trial's Web UI fields: running with its worker, then succeeded or failed; its input is its plan", async () => {
+  const client = await sharedServerClient();
+  cleanups.push(() => client.connection.close());
+  const owner = new TestCluster(sharedServerConfig().address);
+  cleanups.push(() => owner.stop());
+  await owner.startWorker('ui1');
+  const sweepId = await owner.start('  x: [1, 2]\n  steps: 15\n  step_ms: 100\n  fail_on: 2', {
+    settings: 'retries: 0',
+  });
+  const first = trialWorkflowId(sweepId, 0);
+
+  // One slot: trial 0 runs first, and trial 1 waits for it.
+  for (;;) {
+    const seen = await attributes(client, first).catch(() => undefined);
+    if (seen?.state === 'running') {
+      assert.deepEqual(seen, { state: 'running', queue: 'ui1', status: 'RUNNING' });
+      break;
+    }
+    await delay(100);
+  }
+  assert.equal((await attributes(client, trialWorkflowId(sweepId, 1))).state, 'queued');
+
+  const watched = await owner.sweep(['watch', sweepId]);
+  assert.equal(watched.code, 1, 'the sweep failed: one trial failed');
+  assert.deepEqual(await attributes(client, first), { state: 'succeeded', queue: 'ui1', status: 'COMPLETED' });
+  assert.deepEqual(await attributes(client, trialWorkflowId(sweepId, 1)), {
+    state: 'failed',
+    queue: 'ui1',
+    status: 'FAILED',
+  });
+
+  const history = await client.workflow.getHandle(first).fetchHistory();
+  const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+  assert.ok(payload);
+  const input = defaultPayloadConverter.fromPayload<TrialInput>(payload);
+  assert.deepEqual(Object.keys(input), ['plan']);
+  assert.deepEqual(input.plan.params, { x: 1, steps: 15, step_ms: 100, fail_on: 2 });
+  assert.equal(input.plan.name, 't000_x=1');
+});
