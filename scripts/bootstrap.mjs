@@ -28,9 +28,11 @@ const stamp = 'node_modules/.sweep-lock-hash';
 if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== lockHash) {
   // `npm install` rather than `npm ci`: with a lock file it installs the locked versions too, and it tolerates
   // registries that carry only this platform's optional binaries (the lock then lists no others, which `npm ci`
-  // rejects as out of sync).
+  // rejects as out of sync). `--no-save` because it is an install, not an edit: without it npm writes into the
+  // lock every optional platform package (@swc/core-*, @unrs/resolver-binding-*) the registry has and the lock
+  // lacks, and a fresh clone is dirty after its first command. Changing dependencies stays `npm install <pkg>`.
   process.stderr.write('Installing dependencies (npm install)…\n');
-  const install = spawnSync('npm', ['install', '--no-audit', '--no-fund'], { stdio: 'inherit' });
+  const install = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--no-save'], { stdio: 'inherit' });
   if (install.status !== 0) process.exit(install.status ?? 1);
   writeFileSync(stamp, lockHash);
 }

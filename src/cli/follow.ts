@@ -1,9 +1,13 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Client } from '@temporalio/client';
+import type { Client, Connection } from '@temporalio/client';
 import { ExitError } from '../errors.js';
+import { OutageReporter, RETRY_EVERY_MS } from '../temporal/connect-retrying.js';
+import { isNoAnswer, transportReason } from '../temporal/connection-errors.js';
+import type { SweepSpec } from '../sweep-spec/spec-types.js';
 import type { SweepProgress } from '../workflows/types.js';
-import { formatResults, sortRows } from './results-format.js';
-import { sweepMemo, sweepProgressOrCounts, sweepResult, trialRows } from './sweep-client.js';
+import { formatResults, sortOrder, sortRows } from './results-format.js';
+import { noWorkerAfterMs, noWorkerProblem } from './pool-pollers.js';
+import { liveTrial, sweepMemo, sweepProgressOrCounts, sweepResult, trialRows } from './sweep-client.js';
 
 function progressLine(progress: SweepProgress): string {
   const { total, succeeded, failed, cancelled } = progress.counts;
@@ -15,37 +19,97 @@ function progressLine(progress: SweepProgress): string {
   );
 }
 
+/** The address the client talks to, for the outage lines. */
+function clientAddress(client: Client): string {
+  return (client.connection as Partial<Connection>).options?.address ?? 'the configured address';
+}
+
+/** How many of the trials in flight run now (a describe each: asked only when the pool looks silent). */
+async function runningCount(
+  client: Client,
+  sweepId: string,
+  inFlight: readonly number[],
+  spec: SweepSpec,
+): Promise<number> {
+  const live = await Promise.all(inFlight.map((index) => liveTrial(client, sweepId, index, spec)));
+  return live.filter((trial) => trial.state === 'running').length;
+}
+
+/** How long the liveness check of each round may take before the server counts as not answering. */
+const PING_DEADLINE_MS = 5000;
+/** How often a follower asks whether the sweep's pool has a worker (DescribeTaskQueue, plus describes if silent). */
+const POOL_CHECK_EVERY_MS = 5000;
+
 /**
  * Follows a sweep to its end (the CLI may be killed and `sweep watch` reattaches at any time), then prints
  * the results table. Progress goes to stderr: on a terminal as one updating line, otherwise a line per change.
+ * A server that stops answering is waited for, with one line when it stops and one when it answers again.
  */
 export async function followSweep(client: Client, sweepId: string): Promise<void> {
   const tty = process.stderr.isTTY;
   let last = '';
-  const memo = await sweepMemo(client, sweepId);
-  const finished = sweepResult(client, sweepId);
+  const outage = new OutageReporter(clientAddress(client), RETRY_EVERY_MS, (line) => {
+    // Its own line, never glued to the updating progress line; the progress line is drawn again after it.
+    process.stderr.write(`${tty && last ? '\r\x1b[2K' : ''}sweep: ${line}\n`);
+    last = '';
+  });
+  const noWorkerAfter = noWorkerAfterMs();
+  const memo = await outage.retry(() => sweepMemo(client, sweepId));
+  // A long poll; when the client's own retries give up during an outage, it is asked again.
+  const finished = outage.retry(() => sweepResult(client, sweepId));
   let done = false;
   void finished.then(
     () => (done = true),
     () => (done = true),
   );
+  let noWorker: string | undefined;
+  let poolCheckedAt = 0;
   while (!done) {
-    // No worker to answer the query (all stopped, or busy restarting): counts from visibility, and say so.
-    const read = await sweepProgressOrCounts(client, sweepId, memo).catch(() => undefined);
-    const line = read
-      ? `${progressLine(read.progress)}${read.fromVisibility ? ' (no worker answering: counts of finished trials only)' : ''}`
-      : '';
-    if (line && line !== last) {
-      process.stderr.write(tty ? `\r\x1b[2K${line}` : `${line}\n`);
-      last = line;
+    const answering = await client.connection
+      .withDeadline(Date.now() + PING_DEADLINE_MS, () => client.workflowService.getSystemInfo({}))
+      .then(
+        () => true,
+        (error: unknown) => {
+          if (!isNoAnswer(error)) return true;
+          outage.down(transportReason(error));
+          return false;
+        },
+      );
+    if (answering) {
+      outage.up();
+      // No worker to answer the query (all stopped, or busy restarting): counts from visibility, and say so.
+      const read = await sweepProgressOrCounts(client, sweepId, memo).catch(() => undefined);
+      if (read && Date.now() - poolCheckedAt >= POOL_CHECK_EVERY_MS) {
+        poolCheckedAt = Date.now();
+        const { progress } = read;
+        noWorker = await noWorkerProblem(
+          client,
+          memo.options.pool,
+          {
+            startedAt: progress.startedAt,
+            inFlight: read.fromVisibility ? 1 : progress.running.length,
+            running: () => runningCount(client, sweepId, progress.running, memo.spec),
+          },
+          noWorkerAfter,
+        ).catch(() => noWorker);
+      }
+      const line = read
+        ? `${progressLine(read.progress)}${read.fromVisibility ? ' (no worker answering: counts of finished trials only)' : ''}` +
+          (noWorker ? `; ${noWorker}` : '')
+        : '';
+      if (line && line !== last) {
+        process.stderr.write(tty ? `\r\x1b[2K${line}` : `${line}\n`);
+        last = line;
+      }
     }
-    await Promise.race([delay(tty ? 500 : 1000), finished.catch(() => undefined)]);
+    await Promise.race([delay(answering ? (tty ? 500 : 1000) : RETRY_EVERY_MS), finished.catch(() => undefined)]);
   }
   if (tty && last) process.stderr.write('\n');
   const result = await finished;
-  const ended = await sweepMemo(client, sweepId);
-  const rows = sortRows(await trialRows(client, sweepId, ended), ended.spec);
-  process.stdout.write(`${formatResults(rows, ended.spec, 'table')}\n`);
+  const ended = await outage.retry(() => sweepMemo(client, sweepId));
+  const rows = await outage.retry(() => trialRows(client, sweepId, ended));
+  const sorted = sortRows(rows, sortOrder(rows, ended.spec));
+  process.stdout.write(`${formatResults(sorted, ended.spec, 'table')}\n`);
   const { total, succeeded, failed, cancelled } = result.counts;
   const summary = `sweep ${sweepId} ${result.state}: ${succeeded} of ${total} trials succeeded, ${failed} failed, ${cancelled} cancelled`;
   if (result.state !== 'completed') throw new ExitError(summary);

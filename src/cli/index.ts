@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { CommanderError } from 'commander';
 import { ConfigError, ExitError, UsageError } from '../errors.js';
+import { environmentProblem } from '../temporal/connection-errors.js';
 import { buildProgram } from './program.js';
 
 /** The only place that turns outcomes into exit codes: 0 ok, 1 failed, 2 bad usage or invalid input. */
@@ -29,6 +30,12 @@ async function main(argv: readonly string[]): Promise<number> {
     if (error instanceof ExitError) {
       process.stderr.write(`sweep: ${error.message}\n`);
       return error.code;
+    }
+    // The environment, not Sweep: a server that stopped answering, or something else at its address.
+    const problem = environmentProblem(error);
+    if (problem) {
+      process.stderr.write(`sweep: ${problem}\n`);
+      return 1;
     }
     const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
     process.stderr.write(`${detail}\nsweep: this is a bug in Sweep; please report it with the output above.\n`);

@@ -3,8 +3,9 @@ import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { Connection } from '@temporalio/client';
-import { UsageError } from '../errors.js';
+import { Connection, isGrpcServiceError } from '@temporalio/client';
+import { ConfigError, ExitError, UsageError } from '../errors.js';
+import { probeConnection } from '../temporal/connection-probe.js';
 import { searchAttributeDeclarations } from '../temporal/search-attributes.js';
 
 export interface DevServerOptions {
@@ -143,8 +144,25 @@ export class DevServer {
   }
 }
 
+/** The ports' own problems, found before anything starts (a build, a lock, a server that would fail later). */
+export function checkServerPorts(options: { readonly port: number; readonly uiPort?: number | undefined }): void {
+  const { port, uiPort } = options;
+  if (uiPort === undefined) return;
+  if (uiPort === port) {
+    throw new ConfigError([
+      `--ui-port ${uiPort}: the same port as the gRPC --port; give the Web UI another one, or use --headless`,
+    ]);
+  }
+  if (uiPort > 65535) {
+    throw new ConfigError([
+      `--ui-port: the default, --port + 1000 = ${uiPort}, is not a port; give --ui-port, or use --headless`,
+    ]);
+  }
+}
+
 /** Starts `temporal server start-dev` and resolves once it answers gRPC (and HTTP for the UI). */
 export async function startDevServer(options: DevServerOptions, readyTimeoutMs = 60_000): Promise<DevServer> {
+  checkServerPorts(options);
   await assertPortFree(options.ip, options.port, '--port');
   if (options.uiPort !== undefined) await assertPortFree(options.ip, options.uiPort, '--ui-port');
   if (options.dbFile) mkdirSync(dirname(options.dbFile), { recursive: true });
@@ -167,45 +185,84 @@ export async function startDevServer(options: DevServerOptions, readyTimeoutMs =
   return server;
 }
 
+/**
+ * Waits until `DescribeNamespace` answers on gRPC (and the UI answers HTTP 200). A timeout says what the last
+ * probe found, step by step: the port refused, it accepted TCP but spoke no gRPC, gRPC answered but the
+ * namespace call failed (a server still starting, e.g. after a crash, answers with UNAVAILABLE for a while).
+ */
 async function waitUntilReady(server: DevServer, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const namespace = server.options.namespace ?? 'default';
-  const notReady = async (what: string) => {
+  const grpc = `its gRPC port ${server.address}`;
+  const notReady = async (lastProbe: string) => {
     if (server.hasExited) {
       const status = await server.exited;
-      throw new Error(
-        `the Temporal dev server exited (code ${status.code}, signal ${status.signal}) before ${what}:\n${server.outputTail()}`,
+      throw new ExitError(
+        `the Temporal dev server exited (code ${status.code}, signal ${status.signal}) before it was ready ` +
+          `(${lastProbe}); its last output:\n${server.outputTail()}`,
       );
     }
     if (Date.now() > deadline) {
-      throw new Error(
-        `the Temporal dev server did not answer within ${timeoutMs / 1000} s (${what}):\n${server.outputTail()}`,
+      throw new ExitError(
+        `the Temporal dev server was not ready within ${timeoutMs / 1000} s: ${lastProbe}; its last output:\n` +
+          server.outputTail(),
       );
     }
     await delay(100);
   };
 
   for (;;) {
-    const connection = await Connection.connect({ address: server.address, connectTimeout: '1s' }).catch(
-      () => undefined,
-    );
-    const ready = await connection?.workflowService
-      .describeNamespace({ namespace })
-      .then(() => true)
-      .catch(() => false);
-    await connection?.close();
-    if (ready) break;
-    await notReady(`its gRPC port ${server.address} answered`);
+    const refused = await probeConnection(server.address, undefined, 1000);
+    if (refused) {
+      await notReady(`${grpc} did not accept connections (${refused.reason})`);
+      continue;
+    }
+    // No retries (the SDK's would hide the answer for 20 s) and a deadline: each probe reports what it got.
+    const connection = Connection.lazy({ address: server.address, interceptors: [] });
+    let lastProbe: string;
+    try {
+      await connection.withDeadline(Date.now() + PROBE_DEADLINE_MS, () =>
+        connection.workflowService.describeNamespace({ namespace }),
+      );
+      break;
+    } catch (error) {
+      lastProbe = `${grpc} accepts connections, but DescribeNamespace("${namespace}") did not succeed (${describeRpcError(error)})`;
+    } finally {
+      await connection.close();
+    }
+    await notReady(lastProbe);
   }
 
   const uiUrl = server.uiUrl;
   if (!uiUrl) return;
   for (;;) {
-    const status = await fetch(uiUrl).then(
+    const answer = await fetch(uiUrl).then(
       (response) => response.status,
-      () => 0,
+      (error: unknown) => ((error as Error).cause as Error | undefined)?.message ?? (error as Error).message,
     );
-    if (status === 200) return;
-    await notReady(`its Web UI ${uiUrl} answered`);
+    if (answer === 200) return;
+    await notReady(
+      typeof answer === 'number'
+        ? `gRPC is ready, but its Web UI ${uiUrl} answered HTTP ${answer}`
+        : `gRPC is ready, but its Web UI ${uiUrl} did not answer (${answer})`,
+    );
   }
+}
+
+const PROBE_DEADLINE_MS = 2000;
+const GRPC_STATUS_NAMES: Record<number, string> = {
+  1: 'CANCELLED',
+  2: 'UNKNOWN',
+  4: 'DEADLINE_EXCEEDED',
+  5: 'NOT_FOUND',
+  12: 'UNIMPLEMENTED',
+  13: 'INTERNAL',
+  14: 'UNAVAILABLE',
+};
+
+/** `UNAVAILABLE: Not enough hosts to serve the request`: the status and the server's own words. */
+function describeRpcError(error: unknown): string {
+  if (!isGrpcServiceError(error)) return error instanceof Error ? error.message : String(error);
+  const code = Number(error.code);
+  return `${GRPC_STATUS_NAMES[code] ?? `gRPC status ${code}`}: ${error.details.split('\n')[0]}`;
 }

@@ -2,9 +2,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError } from '../errors.js';
+import { ConfigError, ExitError } from '../errors.js';
 
 /** The committed Go module that pins the Temporal CLI; its go.sum verifies every dependency. */
 export const TEMPORAL_MODULE_DIR = fileURLToPath(new URL('../../tools/temporal/', import.meta.url));
@@ -127,22 +127,55 @@ async function buildTemporalBinary(
     partial,
     `${CLI_MODULE}/cmd/temporal`,
   ];
-  const stderr: string[] = [];
-  const code = await new Promise<number | null>((resolve, reject) => {
+  const output: string[] = [];
+  const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
     const child = spawn('go', args, {
       cwd: TEMPORAL_MODULE_DIR,
       env: { ...env, GOTOOLCHAIN: 'local', CGO_ENABLED: '0', GOFLAGS: '-mod=readonly' },
-      stdio: ['ignore', 'ignore', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => stderr.push(chunk));
-    child.on('error', reject);
-    child.on('close', resolve);
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => output.push(chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => output.push(chunk));
+    child.on('error', (error) => resolve({ code: null, signal: null, error }));
+    child.on('close', (code, signal) => resolve({ code, signal }));
   });
-  if (code !== 0 || !existsSync(partial)) {
+  if (exit.code !== 0 || !existsSync(partial)) {
     rmSync(partial, { force: true });
-    const tail = stderr.join('').trim().split('\n').slice(-15).join('\n');
-    throw new Error(`go build of the Temporal CLI failed (exit ${code}) in ${TEMPORAL_MODULE_DIR}:\n${tail}`);
+    throw new ExitError(goBuildFailure(pin, exit, output.join('')));
   }
   renameSync(partial, target);
   log(`Built ${target} in ${((Date.now() - started) / 1000).toFixed(0)} s.`);
+}
+
+/** Lines of go's output kept in the error: enough for the first compile error or the failed download. */
+const GO_OUTPUT_TAIL_LINES = 12;
+
+/**
+ * `tools/temporal: go build of the Temporal CLI 1.5.1 failed (exit 1): …` and the tail of go's output: a failed
+ * build is the machine's problem (disk, network, toolchain), never a bug, so it is one located line and the
+ * evidence. 137 is the usual out-of-memory kill; the build needs about 1.5 GB.
+ */
+export function goBuildFailure(
+  pin: TemporalPin,
+  exit: { readonly code: number | null; readonly signal: NodeJS.Signals | null; readonly error?: Error },
+  output: string,
+): string {
+  const how = exit.error
+    ? `could not run go (${exit.error.message})`
+    : exit.signal
+      ? `was killed by ${exit.signal}${exit.signal === 'SIGKILL' ? ' (out of memory? it needs about 1.5 GB)' : ''}`
+      : `failed (exit ${exit.code}${exit.code === 137 ? ', killed: out of memory? it needs about 1.5 GB' : ''})`;
+  const tail = output
+    .trim()
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .slice(-GO_OUTPUT_TAIL_LINES)
+    .map((line) => `  ${line}`);
+  const inside = relative(process.cwd(), TEMPORAL_MODULE_DIR);
+  const where = inside && !inside.startsWith('..') ? inside : TEMPORAL_MODULE_DIR;
+  return [
+    `${where}: go build of the Temporal CLI ${pin.version} ${how}; ` +
+      'or set SWEEP_TEMPORAL_BIN to an existing temporal binary',
+    ...tail,
+  ].join('\n');
 }

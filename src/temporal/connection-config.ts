@@ -1,7 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, isGrpcServiceError } from '@temporalio/client';
 import { ConfigError, ExitError } from '../errors.js';
+import {
+  TemporalRefusedError,
+  TemporalUnreachableError,
+  TlsHandshakeError,
+  transportReason,
+} from './connection-errors.js';
+import { probeConnection, type ProbeTls } from './connection-probe.js';
 
 /**
  * Where and how to reach Temporal. The same settings serve the dev server, a self-hosted cluster and
@@ -93,13 +100,47 @@ export function connectionOptions(config: ConnectionConfig) {
 }
 
 export async function connectClient(config: ConnectionConfig): Promise<Client> {
-  const connection = await Connection.connect({ ...connectionOptions(config), connectTimeout: '10s' }).catch(
-    (error: unknown) => {
-      throw new ExitError(
-        `cannot reach Temporal at ${config.address} (${(error as Error).message.split('\n')[0]}); ` +
-          'is `sweep server` running there? Set TEMPORAL_ADDRESS or --address',
-      );
-    },
-  );
+  const options = connectionOptions(config);
+  // grpc-js waits out its whole connect timeout even when the port refuses at once or TLS cannot work, and
+  // then says only "Failed to connect before the deadline": doing the first steps by hand first tells those
+  // apart within milliseconds (one extra round trip).
+  const problem = await probeConnection(config.address, probeTls(options.tls));
+  if (problem) throw problem;
+  const connection = await Connection.connect({ ...options, connectTimeout: '10s' }).catch(async (error: unknown) => {
+    throw await explainConnectFailure(config, error);
+  });
   return new Client({ connection, namespace: config.namespace });
+}
+
+function probeTls(tls: ReturnType<typeof connectionOptions>['tls']): ProbeTls | undefined {
+  if (typeof tls !== 'object') return undefined;
+  return {
+    ...(tls.serverRootCACertificate ? { ca: tls.serverRootCACertificate } : {}),
+    ...(tls.clientCertPair ? { cert: tls.clientCertPair.crt, key: tls.clientCertPair.key } : {}),
+    ...(tls.serverNameOverride ? { serverName: tls.serverNameOverride } : {}),
+  };
+}
+
+const GRPC_PERMISSION_DENIED = 7;
+const GRPC_UNAUTHENTICATED = 16;
+
+/**
+ * The one-line error for a failed connect, client or worker: unreachable (worth waiting for), a TLS handshake
+ * that failed, or a server that refused us. grpc-js says only "Failed to connect before the deadline", so the
+ * first steps of the connection are retried by hand to find out which.
+ */
+export async function explainConnectFailure(config: ConnectionConfig, error: unknown): Promise<Error> {
+  if (error instanceof ExitError || error instanceof ConfigError) return error;
+  const grpcCause = [error, (error as Error | undefined)?.cause].find(isGrpcServiceError);
+  if (grpcCause && [GRPC_UNAUTHENTICATED, GRPC_PERMISSION_DENIED].includes(Number(grpcCause.code))) {
+    return new TemporalRefusedError(config.address, grpcCause.details);
+  }
+  const probed = await probeConnection(config.address, probeTls(connectionOptions(config).tls));
+  if (probed) return probed;
+  const message = error instanceof Error ? error.message : String(error);
+  // rustls (the worker's connection) can be stricter than OpenSSL: trust what it says about TLS.
+  if (config.tls && /certificate|InvalidContentType|handshake|\btls\b/i.test(message)) {
+    return new TlsHandshakeError(config.address, transportReason(error));
+  }
+  return new TemporalUnreachableError(config.address, transportReason(error));
 }

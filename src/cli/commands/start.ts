@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { trialCount } from '../../spec/expand.js';
+import { trialCount } from '../../sweep-spec/expand.js';
+import { connectRetrying } from '../../temporal/connect-retrying.js';
 import { connectClient } from '../../temporal/connection-config.js';
 import { CONTROL_QUEUE } from '../../temporal/names.js';
 import type { SweepOptions } from '../../workflows/types.js';
@@ -27,7 +28,10 @@ const DEFAULT_WINDOW = 64;
 export async function runStart(file: string, commandArgs: string[], options: StartOptions, command: Command) {
   const spec = readSpecFile(file, commandArgs, options);
   const connection = connectionFromOptions(command.opts());
-  const client = await connectClient(connection);
+  // With --wait the command is long-running: a server that is down or restarting is waited for, with one line.
+  const client = options.wait
+    ? await connectRetrying(connection, () => connectClient(connection))
+    : await connectClient(connection);
   const sweepOptions: SweepOptions = {
     heartbeatTimeoutSeconds: options.heartbeatTimeout,
     window: Math.max(1, options.window ?? spec.maxParallel ?? DEFAULT_WINDOW),

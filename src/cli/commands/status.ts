@@ -1,8 +1,9 @@
 import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import { ConfigError } from '../../errors.js';
-import { formatValue } from '../../spec/render.js';
+import { formatValue } from '../../sweep-spec/render.js';
 import { addConnectionOptions } from '../connection-flags.js';
+import { noWorkerAfterMs, noWorkerProblem } from '../pool-pollers.js';
 import { liveTrial, sweepMemo, sweepProgressOrCounts, type LiveTrial } from '../sweep-client.js';
 import { formatDuration, formatTable } from '../table.js';
 import { withClient } from '../with-client.js';
@@ -17,6 +18,18 @@ async function latestRunningSweep(client: Client): Promise<string> {
   throw new ConfigError(['no running sweep; give a sweep ID (sweep list shows them)']);
 }
 
+/** Heartbeats come every second: a running trial silent for longer than this is said to be. */
+const STALE_HEARTBEAT_MS = 5000;
+
+/** The heartbeat's age, or `no heartbeat for 12s` when a running trial has gone quiet (its worker may be gone). */
+function heartbeatCell(trial: LiveTrial, now: number): string {
+  if (!trial.heartbeatAt) return '';
+  const age = now - trial.heartbeatAt.getTime();
+  return trial.state === 'running' && age > STALE_HEARTBEAT_MS
+    ? `no heartbeat for ${formatDuration(age)}`
+    : formatDuration(age);
+}
+
 function liveRow(trial: LiveTrial, now: number): string[] {
   const metrics = Object.entries(trial.progress?.metrics ?? {})
     .map(([name, value]) => `${name}=${formatValue(value)}`)
@@ -25,10 +38,10 @@ function liveRow(trial: LiveTrial, now: number): string[] {
     String(trial.index),
     trial.name,
     trial.state,
-    String(trial.attempt),
+    trial.attempt === undefined ? '' : String(trial.attempt),
     trial.worker ?? '',
     trial.startedAt ? formatDuration(now - trial.startedAt.getTime()) : '',
-    trial.heartbeatAt ? formatDuration(now - trial.heartbeatAt.getTime()) : '',
+    heartbeatCell(trial, now),
     trial.progress?.step === undefined ? '' : String(trial.progress.step),
     metrics,
   ];
@@ -39,12 +52,26 @@ export async function showStatus(client: Client, sweepId: string | undefined, js
   const memo = await sweepMemo(client, id);
   const { progress, fromVisibility } = await sweepProgressOrCounts(client, id, memo);
   const live = await Promise.all(progress.running.map((index) => liveTrial(client, id, index, memo.spec)));
-  if (json) {
-    process.stdout.write(`${JSON.stringify({ ...progress, trials: live, fromVisibility })}\n`);
-    return;
-  }
   const { total, succeeded, failed, cancelled } = progress.counts;
   const running = live.filter((trial) => trial.state === 'running').length;
+  const unfinished = total - succeeded - failed - cancelled;
+  const noWorker =
+    memo.status === 'RUNNING'
+      ? await noWorkerProblem(
+          client,
+          memo.options.pool,
+          {
+            startedAt: progress.startedAt,
+            inFlight: fromVisibility ? unfinished : live.length,
+            running: () => Promise.resolve(running),
+          },
+          noWorkerAfterMs(),
+        )
+      : undefined;
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ ...progress, trials: live, fromVisibility, noWorker })}\n`);
+    return;
+  }
   const queued = total - succeeded - failed - cancelled - running;
   const lines = [
     `sweep ${id}: ${progress.state}`,
@@ -54,6 +81,9 @@ export async function showStatus(client: Client, sweepId: string | undefined, js
   ];
   if (fromVisibility) {
     lines.push('  (no worker answered for the sweep: counts from visibility; is any `sweep worker` running?)');
+  }
+  if (noWorker) {
+    lines.push(`  ${noWorker}: its trials wait for one (is a \`sweep worker --pool ${memo.options.pool}\` running?)`);
   }
   if (progress.best)
     lines.push(`  best ${memo.spec.metric?.name}: ${progress.best.value} (trial ${progress.best.index})`);

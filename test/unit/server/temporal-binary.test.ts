@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { chmodSync, cpSync, mkdirSync, writeFileSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ConfigError } from '../../../src/errors.js';
+import { ConfigError, ExitError } from '../../../src/errors.js';
 import {
   cachedBinaryPath,
+  goBuildFailure,
   readTemporalPin,
   resolveTemporalBinary,
   TEMPORAL_MODULE_DIR,
@@ -64,4 +65,43 @@ test('without Go and without a binary the error says what to install or set', as
     );
     return true;
   });
+});
+
+test('a failed go build is one located line with the tail of go output, an environment failure (exit 1)', async () => {
+  const bin = tempDir('fake-go');
+  writeFileSync(
+    join(bin, 'go'),
+    '#!/bin/sh\n' +
+      'if [ "$1" = version ]; then echo "go version go1.26.0 linux/amd64"; exit 0; fi\n' +
+      'echo "go: downloading go.temporal.io/server v1.29.1" >&2\n' +
+      'echo "go: go.temporal.io/server@v1.29.1: Get \\"https://proxy.golang.org/...\\": dial tcp: lookup proxy.golang.org: no such host" >&2\n' +
+      'exit 1\n',
+  );
+  chmodSync(join(bin, 'go'), 0o755);
+  const env = { XDG_CACHE_HOME: tempDir('cache'), PATH: bin };
+  await assert.rejects(resolveTemporalBinary({ env, log: () => {} }), (error: unknown) => {
+    assert.ok(error instanceof ExitError, String(error));
+    assert.equal(error.code, 1);
+    assert.equal(
+      error.message,
+      'tools/temporal: go build of the Temporal CLI 1.5.1 failed (exit 1); or set SWEEP_TEMPORAL_BIN to an ' +
+        'existing temporal binary\n' +
+        '  go: downloading go.temporal.io/server v1.29.1\n' +
+        '  go: go.temporal.io/server@v1.29.1: Get "https://proxy.golang.org/...": dial tcp: lookup ' +
+        'proxy.golang.org: no such host',
+    );
+    return true;
+  });
+});
+
+test('a go build killed for memory says so', () => {
+  const pin = readTemporalPin();
+  assert.match(
+    goBuildFailure(pin, { code: null, signal: 'SIGKILL' }, ''),
+    /was killed by SIGKILL \(out of memory\? it needs about 1\.5 GB\)/,
+  );
+  assert.match(
+    goBuildFailure(pin, { code: null, signal: null, error: new Error('spawn go ENOENT') }, ''),
+    /could not run go \(spawn go ENOENT\)/,
+  );
 });
