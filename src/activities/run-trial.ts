@@ -44,7 +44,7 @@ export interface TrialRunnerDeps {
   readonly slots: SlotGate;
   /** Told when a trial held ready went back to the pool (the slot gate reports freed slots itself). */
   readonly permits: { handedBack(): void };
-  /** Tells the trial workflow its attempt's process started (Web UI state); fire and forget. */
+  /** Tells the trial workflow its attempt has been running for a heartbeat (Web UI state); fire and forget. */
   readonly announceStart: (trialId: string, runId: string, started: AttemptStarted) => void;
 }
 
@@ -244,12 +244,19 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
       });
       startedAt = Date.now();
       running.start();
-      deps.announceStart(trialWorkflowId(sweepId, index), runId, { attempt, worker: deps.workerName, startedAt });
       // The next trial held ready here starts the moment this one exits, while its result is still reported.
       void running.exited.then(freeSlot);
       // Trials heartbeat from their first second on; one shown as waiting says at once that it runs now.
       if (slot.shownWaiting) context.heartbeat(progress());
-      beat = setInterval(() => context.heartbeat(progress()), deps.heartbeatEveryMs);
+      // The trial is told it runs (Web UI state) with the first heartbeat: a trial over within a second goes
+      // from queued to its outcome and costs its workflow no extra task.
+      let announced = false;
+      beat = setInterval(() => {
+        context.heartbeat(progress());
+        if (announced) return;
+        announced = true;
+        deps.announceStart(trialWorkflowId(sweepId, index), runId, { attempt, worker: deps.workerName, startedAt });
+      }, deps.heartbeatEveryMs);
       stopFollowing = deps.updates.follow(sweepId, deliverUpdates);
       // Self-fencing: a worker that cannot reach the server may be presumed dead, and its trial given to
       // another GPU. Kill the trial just before that can happen, so two attempts never run at once, while an

@@ -8,6 +8,9 @@ import type { NativeConnection } from '@temporalio/worker';
  */
 export const FENCE_MARGIN_MS = 3000;
 
+/** A single lost ping is noise; this many in a row is an outage worth a line. */
+const OUTAGE_AFTER_FAILED_PINGS = 3;
+
 /**
  * A trial is fenced when the server has been out of reach this long: at the server's heartbeat deadline less
  * the margin, so any outage shorter than that disturbs nothing, and a real partition still stops the trial
@@ -29,9 +32,13 @@ export class ServerWatch {
   private pingTimer: NodeJS.Timeout | undefined;
   private checkTimer: NodeJS.Timeout | undefined;
 
+  private failedPings = 0;
+
   constructor(
     private readonly connection: NativeConnection,
     private readonly pingEveryMs: number,
+    /** Told when pings keep failing and when one gets through again (one line each, not one per ping). */
+    private readonly outage: { down(reason: string): void; up(): void } = { down: () => {}, up: () => {} },
     /** How often waiters are checked: apart from the pings, which take up to their deadline when they fail. */
     private readonly checkEveryMs = 250,
   ) {}
@@ -46,7 +53,13 @@ export class ServerWatch {
           () => true,
           () => false,
         );
-      if (ok) this.lastContact = sentAt;
+      if (ok) {
+        this.lastContact = sentAt;
+        this.failedPings = 0;
+        this.outage.up();
+      } else if (++this.failedPings === OUTAGE_AFTER_FAILED_PINGS) {
+        this.outage.down(`no answer to ${OUTAGE_AFTER_FAILED_PINGS} pings`);
+      }
       this.pingTimer = setTimeout(() => void ping(), Math.max(0, sentAt + this.pingEveryMs - Date.now()));
     };
     this.pingTimer = setTimeout(() => void ping(), this.pingEveryMs);

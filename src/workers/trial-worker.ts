@@ -4,7 +4,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/wo
 import { createTrialActivities } from '../activities/run-trial.js';
 import { ServerWatch } from '../activities/server-watch.js';
 import { TrialRegistry } from '../activities/trial-registry.js';
-import { connectRetrying } from '../temporal/connect-retrying.js';
+import { connectRetrying, OutageReporter } from '../temporal/connect-retrying.js';
 import { connectClient, connectionOptions, type ConnectionConfig } from '../temporal/connection-config.js';
 import { attemptStartedSignal, updatesSinceQuery } from '../workflows/messages.js';
 import { reportLeftAttempts, type TakeoverReport } from './queue-takeover.js';
@@ -42,7 +42,9 @@ export interface TrialWorkerOptions {
  */
 /** The SDK's logger, minus the warnings our split of workflows and activities onto two workers always causes. */
 function workerLogger(verbose: boolean): DefaultLogger {
-  const expected = /^No (workflows|activities) registered/;
+  // The first: our split of workflows and activities onto two workers. The second: core retrying a poll during
+  // an outage, once a second per poller; the worker says once that the server is not answering instead.
+  const expected = /^No (workflows|activities) registered|^gRPC call \w+ retried \d+ times/;
   return new DefaultLogger(verbose ? 'INFO' : 'WARN', (entry) => {
     if (expected.test(entry.message)) return;
     process.stderr.write(
@@ -66,7 +68,11 @@ function describeTakeover(killed: number, reports: readonly TakeoverReport[]): s
 
 export async function runTrialWorker(options: TrialWorkerOptions): Promise<void> {
   // SIGINT/SIGTERM shut the workers down gracefully: running trials are stopped and handed back at once.
-  Runtime.install({ logger: workerLogger(options.verbose) });
+  Runtime.install({
+    logger: workerLogger(options.verbose),
+    // Core's own lines go through the logger above (by default core writes to stderr itself).
+    telemetryOptions: { logging: { forward: {}, filter: { core: 'WARN', other: options.verbose ? 'INFO' : 'WARN' } } },
+  });
   // The caller holds this queue's lock, so whatever the registry lists belongs to a dead predecessor: its
   // processes are killed now, before anything waits for the server.
   const registry = new TrialRegistry(join(options.stateDir, options.name));
@@ -75,7 +81,8 @@ export async function runTrialWorker(options: TrialWorkerOptions): Promise<void>
   const connection = await connectRetrying(options.connection, () =>
     NativeConnection.connect(connectionOptions(options.connection)),
   );
-  const serverWatch = new ServerWatch(connection, 1000);
+  // A running worker says once that the server stopped answering, and once that it answers again.
+  const serverWatch = new ServerWatch(connection, 1000, new OutageReporter(options.connection.address));
   serverWatch.start();
   // A plain client for queries to sweeps (cache updates), beside the workers' native connection.
   const client = await connectRetrying(options.connection, () => connectClient(options.connection));
@@ -159,6 +166,15 @@ export async function runTrialWorker(options: TrialWorkerOptions): Promise<void>
     `worker ${options.name} ready: ${gpu}, ${options.slots} slot(s), pool ${options.pool}, ` +
       `server ${options.connection.address}${describeTakeover(left.filter((entry) => entry.wasAlive).length, takenOver)}`,
   );
+  // Stopped while the server is down, the SDK would wait for polls that never end. Its trials are stopped first
+  // (SIGTERM, then SIGKILL after the grace), so after that and a margin the worker exits regardless.
+  const bounded = () => {
+    setTimeout(() => {
+      process.stderr.write(`sweep: worker ${options.name} could not stop cleanly (is the server down?); exiting\n`);
+      process.exit(1);
+    }, options.killGraceMs + 15_000).unref();
+  };
+  process.once('SIGTERM', bounded).once('SIGINT', bounded);
   try {
     await running;
   } finally {

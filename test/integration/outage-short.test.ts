@@ -16,7 +16,7 @@ test('a server frozen for 14 s of a 20 s heartbeat timeout kills no trial', asyn
   cleanups.push(() => server.stop());
   const owner = new TestCluster(server.address);
   cleanups.push(() => owner.stop());
-  await owner.startWorker('o1');
+  const worker = await owner.startWorker('o1');
   const sweepId = await owner.start('  x: [1]\n  steps: 40\n  step_ms: 500', { args: ['--heartbeat-timeout', '20'] });
   const [start] = await owner.waitForRecords((records) => records.some((r) => r.event === 'start'));
   assert.ok(start);
@@ -41,4 +41,8 @@ test('a server frozen for 14 s of a 20 s heartbeat timeout kills no trial', asyn
     ],
     'one attempt, never stopped, ended by itself',
   );
+  // The worker said so once, and once more when the server was back: no line per retried call.
+  assert.equal(worker.stderr.match(/is not answering/g)?.length, 1, worker.stderr);
+  assert.equal(worker.stderr.match(/answers again/g)?.length, 1, worker.stderr);
+  assert.doesNotMatch(worker.stderr, /retried \d+ times|WARN/);
 });
