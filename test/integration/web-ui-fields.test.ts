@@ -28,18 +28,20 @@ test("a trial's Web UI fields: running with its worker, then succeeded or failed
   const owner = new TestCluster(sharedServerConfig().address);
   cleanups.push(() => owner.stop());
   await owner.startWorker('ui1');
-  const sweepId = await owner.start('  x: [1, 2]\n  steps: 15\n  step_ms: 100\n  fail_on: 2', {
+  // Three seconds a trial: a trial is shown running from its first heartbeat, a second in.
+  const sweepId = await owner.start('  x: [1, 2]\n  steps: 30\n  step_ms: 100\n  fail_on: 2', {
     settings: 'retries: 0',
   });
   const first = trialWorkflowId(sweepId, 0);
 
   // One slot: trial 0 runs first, and trial 1 waits for it.
-  for (;;) {
+  for (const deadline = Date.now() + 30_000; ;) {
     const seen = await attributes(client, first).catch(() => undefined);
     if (seen?.state === 'running') {
       assert.deepEqual(seen, { state: 'running', queue: 'ui1', status: 'RUNNING' });
       break;
     }
+    assert.ok(Date.now() < deadline && seen?.status !== 'COMPLETED', `never seen running: ${JSON.stringify(seen)}`);
     await delay(100);
   }
   assert.equal((await attributes(client, trialWorkflowId(sweepId, 1))).state, 'queued');
@@ -58,6 +60,6 @@ test("a trial's Web UI fields: running with its worker, then succeeded or failed
   assert.ok(payload);
   const input = defaultPayloadConverter.fromPayload<TrialInput>(payload);
   assert.deepEqual(Object.keys(input), ['plan']);
-  assert.deepEqual(input.plan.params, { x: 1, steps: 15, step_ms: 100, fail_on: 2 });
+  assert.deepEqual(input.plan.params, { x: 1, steps: 30, step_ms: 100, fail_on: 2 });
   assert.equal(input.plan.name, 't000_x=1');
 });
