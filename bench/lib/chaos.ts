@@ -15,6 +15,7 @@ import { parseSpec } from '../../src/sweep-spec/load-spec.js';
 import { connectClient } from '../../src/temporal/connection-config.js';
 import type { SweepResult } from '../../src/workflows/sweep-workflow.js';
 import { processAlive } from '../../test/helpers/cluster.js';
+import { peakConcurrency } from './records.js';
 import { restartablePort } from '../../test/helpers/free-port.js';
 import { SWEEP_BIN } from '../../test/helpers/processes.js';
 
@@ -81,19 +82,9 @@ function readSpans(file: string): Map<number, Span[]> {
   return byTrial;
 }
 
+/** The most attempts of one trial alive at once: a killed attempt (no end) counts until its last beat. */
 function mostConcurrent(spans: readonly Span[]): number {
-  const events = spans.flatMap((span) => [
-    { time: span.start, delta: 1 },
-    { time: span.last, delta: -1 },
-  ]);
-  events.sort((a, b) => a.time - b.time || a.delta - b.delta);
-  let alive = 0;
-  let peak = 0;
-  for (const event of events) {
-    alive += event.delta;
-    peak = Math.max(peak, alive);
-  }
-  return peak;
+  return peakConcurrency(spans.map((span) => ({ index: 0, start: span.start, end: span.last, pid: span.pid })));
 }
 
 /** Waits for a sweep's result across server restarts (the long poll fails while the server is down). */
