@@ -10,7 +10,7 @@ test('a trial the sweep has asked to start but that does not exist yet shows as 
   const client = await sharedServerClient();
   try {
     const live = await liveTrial(client, uniqueName('sweep'), 3, specOf('x: [1, 2, 3, 4]'));
-    assert.deepEqual(live, { index: 3, name: 't003_x=4', state: 'queued', attempt: 0 });
+    assert.deepEqual(live, { index: 3, name: 't003_x=4', state: 'queued' });
   } finally {
     await client.connection.close();
   }
@@ -39,14 +39,15 @@ test('sweep status and sweep watch without any worker answer from visibility and
   assert.equal(
     status.stdout,
     `sweep ${sweepId}: running\n  3 trials: 0 succeeded, 0 failed, 0 cancelled, 3 not finished\n` +
-      '  (no worker answered for the sweep: counts from visibility; is any `sweep worker` running?)\n',
+      '  (no worker answered for the sweep: counts from visibility; is any `sweep worker` running?)\n' +
+      `  no worker has polled pool "${owner.pool}" for 60 s: its trials wait for one (is a \`sweep worker --pool ${owner.pool}\` running?)\n`,
   );
   const watch = startSweep(['watch', sweepId], { env: { ...process.env, TEMPORAL_ADDRESS: owner.address } });
   try {
     await watch.waitForOutput(/.+\n/, 30_000, 'stderr');
     assert.equal(
       watch.stderr.split('\n')[0],
-      `${sweepId}: 0/3 done (0 succeeded, 0 failed, 0 cancelled), 0 in flight (no worker answering: counts of finished trials only)`,
+      `${sweepId}: 0/3 done (0 succeeded, 0 failed, 0 cancelled), 0 in flight (no worker answering: counts of finished trials only); no worker has polled pool "${owner.pool}" for 60 s`,
     );
   } finally {
     await watch.signal('SIGTERM');

@@ -148,7 +148,7 @@ test('sweep cancel stops the running trial processes and leaves no orphan', asyn
   assert.ok(pids.every(processAlive));
   // Status follows heartbeats, which start within a trial's first second (a trial held ready behind a running
   // one counts as running until its first heartbeat says it waits).
-  const heartbeating = /^ +\d+ +t00\d_x=\d +running +1 +c[12]#\d+ +\d+\.\ds +\d+\.\ds/m;
+  const heartbeating = /^ +\d+ +t00\d_x=\d +running +1 +c[12] +\d+\.\ds +\d+\.\ds/m;
   let status = await owner.sweep(['status', sweepId]);
   const settled = (text: string) => /2 running, 2 waiting/.test(text) && heartbeating.test(text);
   for (let tries = 0; tries < 50 && !settled(status.stdout); tries++) {
