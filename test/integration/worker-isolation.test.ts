@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmodSync, readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -7,6 +7,7 @@ import { procStat } from '../../src/activities/proc-stat.js';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { DevServer } from '../../src/server/dev-server.js';
 import { overlappingAttempts, processAlive, TestCluster } from '../helpers/cluster.js';
+import { fakeGpu, FakeGpus } from '../helpers/fake-gpus.js';
 import { sharedServerConfig, startPrivateServer, tempDir } from '../helpers/temporal.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -99,12 +100,10 @@ test('a worker restarting on a queue first kills what its predecessor left runni
 test('--all-gpus runs one worker per GPU, each trial seeing only its own GPU', async () => {
   const owner = new TestCluster(sharedServerConfig().address);
   cleanups.push(() => owner.stop());
-  const bin = tempDir('fake-gpus');
-  const smi = join(bin, 'nvidia-smi');
-  writeFileSync(smi, '#!/bin/sh\nprintf "0, Fake GPU, 1000, 1000, 0\\n1, Fake GPU, 1000, 1000, 0\\n"\n');
-  chmodSync(smi, 0o755);
+  const gpus = new FakeGpus({ gpus: [fakeGpu(0), fakeGpu(1)] });
+  cleanups.push(() => Promise.resolve(gpus.remove()));
   const supervisor = await owner.startWorkerWith('all', ['--all-gpus'], {
-    env: { PATH: `${bin}:${process.env.PATH ?? ''}` },
+    env: gpus.env,
     ready: /gpu\d ready[\s\S]*gpu\d ready/,
   });
   const host = (hostname().split('.')[0] ?? '').toLowerCase().replace(/[^a-z0-9-]/g, '-');
