@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { readJsonFile } from '../host/json-file.js';
 import { logFileName } from '../temporal/names.js';
 import { attemptFailure } from '../workflows/attempt-failures.js';
 import type { RunTrialResult } from '../workflows/types.js';
@@ -71,8 +72,8 @@ export function readOutcome(
   objective: Objective,
 ): AttemptOutcome | undefined {
   if (existsSync(files.outcome)) {
-    const parsed = attemptOutcomeSchema.safeParse(JSON.parse(readFileSync(files.outcome, 'utf8')));
-    return parsed.success && parsed.data.runId === runId && parsed.data.attempt === attempt ? parsed.data : undefined;
+    const recorded = readJsonFile(files.outcome, attemptOutcomeSchema);
+    return recorded?.runId === runId && recorded.attempt === attempt ? recorded : undefined;
   }
   if (!existsSync(files.exit)) return undefined;
   const [status, exitRun, worker = ''] = readFileSync(files.exit, 'utf8').trim().split(' ');

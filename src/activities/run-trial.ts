@@ -107,6 +107,7 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
     const context = Context.current();
     const { plan, attempt } = input;
     const { sweepId, index, policy } = plan;
+    const trialId = trialWorkflowId(sweepId, index);
     // The trial workflow's run: an outcome recorded for another run of the trial (a retry) is never adopted.
     const runId = context.info.workflowExecution?.runId ?? '';
     const trialDir = join(deps.trialsDir, plan.directorySweepId, plan.name);
@@ -173,7 +174,7 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
       CUDA_DEVICE_ORDER: 'PCI_BUS_ID',
       PYTHONUNBUFFERED: '1',
       SWEEP_SWEEP_ID: sweepId,
-      SWEEP_TRIAL_ID: trialWorkflowId(sweepId, index),
+      SWEEP_TRIAL_ID: trialId,
       SWEEP_TRIAL_INDEX: String(index),
       SWEEP_TRIAL_NAME: plan.name,
       SWEEP_ATTEMPT: String(attempt),
@@ -224,6 +225,7 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
     let freeSlot = () => {};
     let exit: TrialExit;
     let endedAt = 0;
+    let metricWarning: string | undefined;
     try {
       const slot = await waitForSlot(context, input);
       freeSlot = slot.release;
@@ -235,7 +237,7 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
       // Registered before the command starts, so a successor on this queue knows of every attempt that ran.
       deps.registry.add(running.pgid, {
         taskToken: Buffer.from(context.info.taskToken).toString('base64'),
-        trialId: trialWorkflowId(sweepId, index),
+        trialId,
         runId,
         sweepId,
         attempt,
@@ -255,13 +257,13 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
         context.heartbeat(progress());
         if (announced) return;
         announced = true;
-        deps.announceStart(trialWorkflowId(sweepId, index), runId, { attempt, worker: deps.workerName, startedAt });
+        deps.announceStart(trialId, runId, { attempt, worker: deps.workerName, startedAt });
       }, deps.heartbeatEveryMs);
       stopFollowing = deps.updates.follow(sweepId, deliverUpdates);
       // Self-fencing: a worker that cannot reach the server may be presumed dead, and its trial given to
       // another GPU. Kill the trial just before that can happen, so two attempts never run at once, while an
       // outage shorter than that disturbs nothing.
-      fence = deps.serverWatch.whenLost(fenceAfterMs(input.plan.policy.heartbeatTimeoutSeconds));
+      fence = deps.serverWatch.whenLost(fenceAfterMs(policy.heartbeatTimeoutSeconds));
       const fenced = fence.lost.then(() => 'fenced' as const);
       // `timeout` is per attempt of the command: from its process start, not from the wait for a slot.
       const timedOut = new Promise<'timed-out'>((resolve) => {
@@ -311,8 +313,8 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
       if (endedAt === 0) deps.registry.remove(running.pgid);
       stdoutLines.end();
       stderrLines.end();
-      const warning = tracker.unparseableWarning();
-      if (warning) stderrLog.write(`[sweep] ${warning}\n`);
+      metricWarning = tracker.unparseableWarning();
+      if (metricWarning) stderrLog.write(`[sweep] ${metricWarning}\n`);
       await Promise.all([closeStream(stdoutLog), closeStream(stderrLog), closeStream(metricsLog)]);
     }
 
@@ -329,7 +331,7 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
       worker: deps.workerName,
       host: deps.host,
       stderrTail: stderrTail.join('\n').trim(),
-      ...(tracker.unparseableWarning() === undefined ? {} : { metricWarning: tracker.unparseableWarning() }),
+      ...(metricWarning === undefined ? {} : { metricWarning }),
     };
     writeOutcome(files, outcome);
     deps.registry.remove(running.pgid);

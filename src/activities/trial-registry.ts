@@ -1,6 +1,7 @@
-import { mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { readJsonFile } from '../host/json-file.js';
 import { procStat } from './proc-stat.js';
 
 /** What the worker that takes over a queue needs to know of one attempt its predecessor was running. */
@@ -54,7 +55,8 @@ export class TrialRegistry {
           // Gone between the check and the kill.
         }
       }
-      const attempt = readAttempt(file);
+      // An older worker's empty marker, or a file cut short by a crash: only its process group mattered.
+      const attempt = readJsonFile(file, registeredAttemptSchema);
       if (attempt) left.push({ attempt, wasAlive });
       unlinkSync(file);
     }
@@ -74,15 +76,5 @@ export class TrialRegistry {
     if (!file) return;
     this.files.delete(pgid);
     unlinkSync(file);
-  }
-}
-
-function readAttempt(file: string): RegisteredAttempt | undefined {
-  try {
-    const parsed = registeredAttemptSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    // An older worker's empty marker, or a file cut short by a crash: only its process group mattered.
-    return undefined;
   }
 }

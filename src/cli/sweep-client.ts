@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import proto from '@temporalio/proto';
-import { defaultPayloadConverter } from '@temporalio/common';
 import { ConfigError } from '../errors.js';
 import { trialCount } from '../sweep-spec/expand.js';
 import { renderTrial } from '../sweep-spec/render.js';
 import type { SweepSpec } from '../sweep-spec/spec-types.js';
-import { isSweepId, newSweepId, trialWorkflowId } from '../temporal/names.js';
+import { heartbeatProgress } from '../temporal/heartbeat-progress.js';
+import { isSweepId, newSweepId, queueOfIdentity, trialWorkflowId } from '../temporal/names.js';
 import { sweepIdKey, sweepStateKey } from '../temporal/search-attributes.js';
 import { sweepProgressQuery } from '../workflows/messages.js';
 import type { SweepResult } from '../workflows/sweep-workflow.js';
@@ -216,8 +216,7 @@ export async function liveTrial(client: Client, sweepId: string, index: number, 
   if (!description) return { index, name, state: 'queued' };
   const pending = description.raw.pendingActivities?.[0];
   if (!pending) return { index, name, state: 'finishing' };
-  const details = pending.heartbeatDetails?.payloads?.[0];
-  const progress = details ? defaultPayloadConverter.fromPayload<TrialProgress>(details) : undefined;
+  const progress = heartbeatProgress(pending);
   // A trial held ready behind a busy slot has been handed to a worker but has not started.
   const started =
     pending.state === proto.temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED &&
@@ -231,8 +230,7 @@ export async function liveTrial(client: Client, sweepId: string, index: number, 
     name,
     state: started ? 'running' : 'queued',
     ...(progress?.attempt === undefined ? {} : { attempt: progress.attempt }),
-    // Workers are named by their queue, as in the trial's history (the identity adds `#<pid>`).
-    ...(started && pending.lastWorkerIdentity ? { worker: pending.lastWorkerIdentity.replace(/#\d+$/, '') } : {}),
+    ...(started && pending.lastWorkerIdentity ? { worker: queueOfIdentity(pending.lastWorkerIdentity) } : {}),
     ...(started && startedAt ? { startedAt } : {}),
     ...(heartbeatAt ? { heartbeatAt } : {}),
     ...(progress && started ? { progress } : {}),

@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { closeSync, constants, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, constants, ftruncateSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { z } from 'zod';
+import { readJsonFile } from './json-file.js';
 
 const holderSchema = z.object({ pid: z.number(), host: z.string(), since: z.string(), what: z.string() });
 /** Who holds a lock: written into the lock file by its holder, for the message a refused process prints. */
@@ -19,7 +20,8 @@ const LOCK_TAKEN = 75;
  * close-on-exec, so trial processes never inherit it).
  */
 export class ExclusiveLock {
-  private constructor(private readonly fd: number) {}
+  /** The open descriptor that holds the lock; never closed, so the lock ends only with the process. */
+  private constructor(readonly fd: number) {}
 
   /** Takes the lock, or returns who holds it. `what` says what the holder is (`worker q1`), for that message. */
   static acquire(path: string, what: string): ExclusiveLock | { readonly heldBy?: LockHolder } {
@@ -30,7 +32,8 @@ export class ExclusiveLock {
     });
     if (flock.status !== 0) {
       closeSync(fd);
-      if (flock.status === LOCK_TAKEN) return { heldBy: readHolder(path) };
+      // A lock taken a moment ago may not hold its holder's name yet.
+      if (flock.status === LOCK_TAKEN) return { heldBy: readJsonFile(path, holderSchema) };
       const why = flock.error?.message ?? flock.stderr.toString().trim();
       throw new Error(`could not lock ${path} with flock(1) (util-linux): ${why}`);
     }
@@ -38,21 +41,6 @@ export class ExclusiveLock {
     ftruncateSync(fd, 0);
     writeSync(fd, `${JSON.stringify(holder)}\n`, 0);
     return new ExclusiveLock(fd);
-  }
-
-  /** Only for a clean handover inside one process (tests); a dying process releases it by itself. */
-  release(): void {
-    closeSync(this.fd);
-  }
-}
-
-function readHolder(path: string): LockHolder | undefined {
-  try {
-    const parsed = holderSchema.safeParse(JSON.parse(readFileSync(path, 'utf8')));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    // Taken a moment ago: the holder has not written its name yet.
-    return undefined;
   }
 }
 

@@ -18,10 +18,6 @@ export class OutageReporter {
     private readonly write: (line: string) => void = (line) => process.stderr.write(`sweep: ${line}\n`),
   ) {}
 
-  get isDown(): boolean {
-    return this.downSince !== undefined;
-  }
-
   down(reason: string): void {
     if (this.downSince !== undefined) return;
     this.downSince = Date.now();

@@ -34,3 +34,13 @@ export function logFileName(sweepId: string, attempt: number, stream: 'stdout' |
 
 /** The sweep memo key holding its latest cache update's version (0 or absent: none yet). */
 export const UPDATE_VERSION_MEMO = 'updateVersion';
+
+/** A worker's Temporal identity, `hostB-gpu1#4242`: its queue, and the process that serves it now. */
+export function workerIdentity(queue: string, pid: number): string {
+  return `${queue}#${pid}`;
+}
+
+/** The queue in a worker's identity: how attempts and `sweep status` name their worker, as heartbeats do. */
+export function queueOfIdentity(identity: string): string {
+  return identity.replace(/#\d+$/, '');
+}

@@ -1,7 +1,7 @@
 import { ActivityNotFoundError, type Client } from '@temporalio/client';
-import { defaultPayloadConverter } from '@temporalio/common';
 import { attemptFiles, readOutcome, reportOutcome } from '../activities/attempt-outcome.js';
 import type { LeftAttempt } from '../activities/trial-registry.js';
+import { heartbeatProgress } from '../temporal/heartbeat-progress.js';
 import { attemptFailure, FAILURE_TYPES } from '../workflows/attempt-failures.js';
 import type { TrialProgress } from '../workflows/types.js';
 
@@ -11,8 +11,7 @@ export type TakeoverReport = 'reported-outcome' | 'reported-lost' | 'already-clo
 /** The attempt's last heartbeat, from the trial's pending activity: what a next attempt resumes from. */
 async function lastProgress(client: Client, trialId: string, runId: string): Promise<TrialProgress | undefined> {
   const description = await client.workflow.getHandle(trialId, runId).describe();
-  const payload = description.raw.pendingActivities?.[0]?.heartbeatDetails?.payloads?.[0];
-  const progress = payload ? defaultPayloadConverter.fromPayload<TrialProgress>(payload) : undefined;
+  const progress = heartbeatProgress(description.raw.pendingActivities?.[0]);
   return progress?.waiting ? undefined : progress;
 }
 

@@ -8,7 +8,7 @@ import { connectRetrying, OutageReporter } from '../temporal/connect-retrying.js
 import { connectClient, connectionOptions, type ConnectionConfig } from '../temporal/connection-config.js';
 import { attemptStartedSignal, updatesSinceQuery } from '../workflows/messages.js';
 import { reportLeftAttempts, type TakeoverReport } from './queue-takeover.js';
-import { poolQueue, UPDATE_VERSION_MEMO } from '../temporal/names.js';
+import { poolQueue, UPDATE_VERSION_MEMO, workerIdentity } from '../temporal/names.js';
 import { SweepUpdates } from '../activities/sweep-updates.js';
 import { SlotGate } from '../activities/slot-gate.js';
 import { TaskPermits } from './task-permits.js';
@@ -86,7 +86,7 @@ export async function runTrialWorker(options: TrialWorkerOptions): Promise<void>
   serverWatch.start();
   // A plain client for queries to sweeps (cache updates), beside the workers' native connection.
   const client = await connectRetrying(options.connection, () => connectClient(options.connection));
-  const identity = `${options.name}#${process.pid}`;
+  const identity = workerIdentity(options.name, process.pid);
   const takenOver = await reportLeftAttempts(client, left, identity);
   const permits: TaskPermits = new TaskPermits(options.slots, options.prefetch, () => slots.full);
   const slots = new SlotGate(options.slots, permits);

@@ -8,6 +8,7 @@ import {
   TimeoutFailure,
   TimeoutType,
 } from '@temporalio/common';
+import { queueOfIdentity } from '../temporal/names.js';
 import type { TrialProgress } from './types.js';
 
 export const FAILURE_TYPES = {
@@ -146,8 +147,7 @@ export function classifyAttempt(error: unknown, context: ClassifyContext): Attem
   if (error instanceof CancelledFailure) return { kind: 'cancelled' };
   if (!(error instanceof ActivityFailure)) throw error;
   const cause = error.cause;
-  // A worker's identity is `<queue>#<pid>`; attempts name their worker by its queue, as heartbeats do.
-  const identity = error.identity ? error.identity.replace(/#\d+$/, '') : undefined;
+  const identity = error.identity ? queueOfIdentity(error.identity) : undefined;
   if (cause instanceof CancelledFailure) return { kind: 'cancelled' };
   if (cause instanceof TimeoutFailure) {
     if (cause.timeoutType === TimeoutType.HEARTBEAT) {
