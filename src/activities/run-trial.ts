@@ -22,14 +22,13 @@ import { TrialProcess, type TrialExit } from './trial-process.js';
 import { fenceAfterMs, type ServerWatch } from './server-watch.js';
 import type { TrialRegistry } from './trial-registry.js';
 import type { SweepUpdates } from './sweep-updates.js';
-import type { SlotGate } from './slot-gate.js';
+import { DoesNotFit, type Placement, type Placer } from '../workers/placer.js';
+import { shapeOf, type TrialShape } from '../workflows/resource-request.js';
 
 export interface TrialRunnerDeps {
   /** This worker's queue name, e.g. `hostB-gpu1`: shown in status and heartbeats. */
   readonly workerName: string;
   readonly host: string;
-  /** The CUDA_VISIBLE_DEVICES value for trials: a GPU index, or '' for CPU-only slots. */
-  readonly visibleDevices: string;
   /** Root of the per-trial directories: `<trialsDir>/<sweep>/<trial>/`. */
   readonly trialsDir: string;
   /** How long a cancelled trial gets between SIGTERM and SIGKILL. */
@@ -40,10 +39,10 @@ export interface TrialRunnerDeps {
   readonly registry: TrialRegistry;
   /** The sweeps' cache updates; reads reject when the server is unreachable. */
   readonly updates: SweepUpdates;
-  /** The worker's slots: a trial starts once it holds one, and frees it the moment its process exits. */
-  readonly slots: SlotGate;
-  /** Told when a trial held ready went back to the pool (the slot gate reports freed slots itself). */
-  readonly permits: { handedBack(): void };
+  /** The worker's hardware: a trial starts once it is placed, and gives it back the moment its process exits. */
+  readonly placer: Placer;
+  /** The permits of the queue a shape's trials come from: told of hand-backs and of trials that ended. */
+  readonly permits: (shape: TrialShape) => { handedBack(): void; trialEnded(): void };
   /** Tells the trial workflow its attempt has been running for a heartbeat (Web UI state); fire and forget. */
   readonly announceStart: (trialId: string, runId: string, started: AttemptStarted) => void;
 }
@@ -51,6 +50,9 @@ export interface TrialRunnerDeps {
 const STDERR_TAIL_LINES = 20;
 const PYTHON_HELPER_DIR = fileURLToPath(new URL('../../python/', import.meta.url));
 const UPDATE_FETCH_TRIES = 10;
+/** A trial that fits nowhere now waits this long on a worker at first, twice as long at each hand-back. */
+const FIT_PATIENCE_MS = 30_000;
+const MAX_FIT_PATIENCE_MS = 300_000;
 
 /** One line of the SWEEP_UPDATES file: the update with its version, written in a single append. */
 function updateLine(update: CacheUpdate): string {
@@ -146,10 +148,11 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
     const tracker = new MetricTracker(policy.metric);
     const stderrTail: string[] = [];
     let startedAt = Date.now();
+    let placement: Placement | undefined;
     const progress = (): TrialProgress => ({
       ...tracker.snapshot(),
       pid: running.pgid,
-      worker: deps.workerName,
+      worker: placement?.label ?? deps.workerName,
       startedAt,
       updateVersion,
       attempt,
@@ -169,8 +172,8 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       ...plan.env,
-      // Set before the trial starts, so no framework can grab another GPU first.
-      CUDA_VISIBLE_DEVICES: deps.visibleDevices,
+      // Set before the trial starts (below, once it is placed), so no framework can grab another GPU first.
+      CUDA_VISIBLE_DEVICES: '',
       CUDA_DEVICE_ORDER: 'PCI_BUS_ID',
       PYTHONUNBUFFERED: '1',
       SWEEP_SWEEP_ID: sweepId,
@@ -194,6 +197,7 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
       exitFile: files.exit,
       runId,
       worker: deps.workerName,
+      // The GPUs are known only once the trial is placed, after the fork: the supervisor sets them.
       onStdout: (chunk) => {
         stdoutLog.write(chunk);
         stdoutLines.push(chunk);
@@ -227,8 +231,13 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
     let endedAt = 0;
     let metricWarning: string | undefined;
     try {
-      const slot = await waitForSlot(context, input);
-      freeSlot = slot.release;
+      const placed = await waitForPlacement(context, input);
+      placement = placed.placement;
+      const shapePermits = deps.permits(shapeOf(policy.resources));
+      freeSlot = () => {
+        placed.placement.release();
+        shapePermits.trialEnded();
+      };
       // Every attempt starts with all updates so far, before its command starts: a fresh file, so a process
       // never sees an update twice and a rescheduled attempt sees them all again.
       const initialUpdates = await fetchAllUpdates(sweepId);
@@ -244,12 +253,13 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
         trialDir,
         ...(policy.metric ? { metric: policy.metric } : {}),
       });
+      placed.placement.attach(running.pgid);
       startedAt = Date.now();
-      running.start();
+      running.start(placed.placement.visibleDevices);
       // The next trial held ready here starts the moment this one exits, while its result is still reported.
       void running.exited.then(freeSlot);
       // Trials heartbeat from their first second on; one shown as waiting says at once that it runs now.
-      if (slot.shownWaiting) context.heartbeat(progress());
+      if (placed.shownWaiting) context.heartbeat(progress());
       // The trial is told it runs (Web UI state) with the first heartbeat: a trial over within a second goes
       // from queued to its outcome and costs its workflow no extra task.
       let announced = false;
@@ -257,7 +267,7 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
         context.heartbeat(progress());
         if (announced) return;
         announced = true;
-        deps.announceStart(trialId, runId, { attempt, worker: deps.workerName, startedAt });
+        deps.announceStart(trialId, runId, { attempt, worker: placed.placement.label, startedAt });
       }, deps.heartbeatEveryMs);
       stopFollowing = deps.updates.follow(sweepId, deliverUpdates);
       // Self-fencing: a worker that cannot reach the server may be presumed dead, and its trial given to
@@ -328,7 +338,7 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
       ...tracker.snapshot(),
       startedAt,
       endedAt,
-      worker: deps.workerName,
+      worker: placement?.label ?? deps.workerName,
       host: deps.host,
       stderrTail: stderrTail.join('\n').trim(),
       ...(metricWarning === undefined ? {} : { metricWarning }),
@@ -339,30 +349,54 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
   }
 
   /**
-   * Waits for a free slot, heartbeating; a trial not started within the gate's patience goes back to the pool.
-   * `shownWaiting`: a heartbeat told the server it waits (so status shows it queued until the next heartbeat).
+   * Waits until the trial fits here, heartbeating what it waits for. A trial that waits for this worker's own
+   * trials goes back to the pool after the worker's patience (a GPU elsewhere may free first); one that waits for
+   * memory or a GPU that others use waits longer, the more often it was handed back. One this worker could
+   * never hold goes back at once. `shownWaiting`: a heartbeat told the server it waits.
    */
-  async function waitForSlot(
+  async function waitForPlacement(
     context: Context,
     input: RunTrialInput,
-  ): Promise<{ release: () => void; shownWaiting: boolean }> {
+  ): Promise<{ placement: Placement; shownWaiting: boolean }> {
+    const request = input.plan.policy.resources;
     const abort = new AbortController();
     const why = (reason: 'patience' | 'fenced' | 'cancelled') => () => abort.abort(reason);
-    const patienceMs = deps.slots.patienceMs();
-    const patience = setTimeout(why('patience'), patienceMs);
-    const waiting: TrialProgress = { metrics: {}, worker: deps.workerName, attempt: input.attempt, waiting: true };
+    let waitingFor: string | undefined;
+    let patience: NodeJS.Timeout | undefined;
+    let patienceMs = 0;
+    const onWaiting = (reason: string, ours: boolean) => {
+      waitingFor = reason;
+      if (patience) return;
+      patienceMs = ours
+        ? deps.placer.patienceMs()
+        : Math.min(MAX_FIT_PATIENCE_MS, FIT_PATIENCE_MS * 2 ** (input.handBacks ?? 0));
+      patience = setTimeout(why('patience'), patienceMs);
+    };
+    const waiting = (): TrialProgress => ({
+      metrics: {},
+      worker: deps.workerName,
+      attempt: input.attempt,
+      waiting: true,
+      ...(waitingFor === undefined ? {} : { waitingFor }),
+    });
     // No heartbeat for a short wait: each costs the server a write, and most waits end within a second.
     let shownWaiting = false;
     const beat = setInterval(() => {
       shownWaiting = true;
-      context.heartbeat(waiting);
+      context.heartbeat(waiting());
     }, deps.heartbeatEveryMs);
     const fence = deps.serverWatch.whenLost(fenceAfterMs(input.plan.policy.heartbeatTimeoutSeconds));
     void fence.lost.then(why('fenced'));
     context.cancelled.catch(why('cancelled'));
     try {
-      const release = await deps.slots.acquire(abort.signal);
-      if (release) return { release, shownWaiting };
+      const placement = await deps.placer.acquire(request, abort.signal, onWaiting);
+      if (placement) return { placement, shownWaiting };
+    } catch (error) {
+      if (!(error instanceof DoesNotFit)) throw error;
+      throw attemptFailure.handedBack(`${deps.workerName}: ${error.reason}; back to the pool`, {
+        reason: `${error.reason}`,
+        never: error.never,
+      });
     } finally {
       clearTimeout(patience);
       clearInterval(beat);
@@ -372,11 +406,16 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
       const cancellation = await context.cancelled.catch((error: unknown) => error);
       if (!(cancellation instanceof CancelledFailure) || cancellation.message !== 'WORKER_SHUTDOWN') throw cancellation;
     }
-    deps.permits.handedBack();
+    deps.permits(shapeOf(request)).handedBack();
+    if (abort.signal.reason !== 'patience') {
+      throw attemptFailure.handedBack(
+        `${deps.workerName} is ${abort.signal.reason === 'fenced' ? 'cut off from the server' : 'shutting down'}; back to the pool`,
+      );
+    }
+    // Trials that ask for particular hardware say what they waited for; plain ones only that the worker was busy.
     throw attemptFailure.handedBack(
-      abort.signal.reason === 'patience'
-        ? `${deps.workerName} was still busy after ${patienceMs} ms; back to the pool`
-        : `${deps.workerName} is ${abort.signal.reason === 'fenced' ? 'cut off from the server' : 'shutting down'}; back to the pool`,
+      `${deps.workerName} was still busy after ${patienceMs} ms${waitingFor ? ` (${waitingFor})` : ''}; back to the pool`,
+      request && waitingFor ? { reason: waitingFor, never: false } : undefined,
     );
   }
 

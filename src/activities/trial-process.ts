@@ -6,15 +6,18 @@ import type { Readable, Writable } from 'node:stream';
  * cancellation reaches every process the trial started. The supervisor's stdin is a pipe whose only writer is
  * the worker: when the worker dies for any reason (SIGKILL, the OOM killer), the pipe closes, the watcher's
  * `read` returns at once, and it SIGKILLs the whole group. No polling: the kernel delivers the EOF.
- * The supervisor is started ahead and runs the command only when the worker writes a first line ("go"); an
- * end of file instead (the worker died, or the trial went elsewhere) exits without running it.
+ * The supervisor is started ahead and runs the command only when the worker writes a first line: the trial's
+ * CUDA_VISIBLE_DEVICES, known only once it is placed; an end of file instead (the worker died, or the trial went
+ * elsewhere) exits without running it.
  * The moment the command exits, the supervisor writes `<status> <run> <worker>` to the exit file: a worker that dies
  * before it has recorded the outcome itself leaves that much for whoever takes over (attempt-outcome.ts).
  */
 const SUPERVISOR = [
   'exit_file=$1 run=$2 worker=$3',
   'shift 3',
-  'read -r _ || exit 0',
+  'IFS= read -r devices || exit 0',
+  'CUDA_VISIBLE_DEVICES=${devices#go:}',
+  'export CUDA_VISIBLE_DEVICES',
   'exec 3<&0',
   '( trap "" TERM USR1 USR2 HUP; read -r _ <&3; kill -KILL 0 ) &',
   'watcher=$!',
@@ -99,10 +102,10 @@ export class TrialProcess {
     return new TrialProcess(child, child.pid);
   }
 
-  /** Runs the command now. */
-  start(): void {
+  /** Runs the command now, seeing only `visibleDevices` (`2,3`; '' for none). */
+  start(visibleDevices: string): void {
     this.launched = true;
-    this.child.stdin.write('go\n');
+    this.child.stdin.write(`go:${visibleDevices}\n`);
   }
 
   get started(): boolean {

@@ -7,7 +7,9 @@ import type { SweepSpec } from '../sweep-spec/spec-types.js';
 import type { SweepProgress } from '../workflows/types.js';
 import { formatResults, sortOrder, sortRows } from './results-format.js';
 import { noWorkerAfterMs, noWorkerProblem } from './pool-pollers.js';
-import { liveTrial, sweepMemo, sweepProgressOrCounts, sweepResult, trialRows } from './sweep-client.js';
+import { liveTrial, sweepMemo, sweepProgressOrCounts, sweepResult, trialRows, type LiveTrial } from './sweep-client.js';
+import { fitsNowhere, waitingLines } from './waiting-trials.js';
+import { resourceRequest } from '../workflows/resource-request.js';
 
 function progressLine(progress: SweepProgress): string {
   const { total, succeeded, failed, cancelled } = progress.counts;
@@ -24,15 +26,28 @@ function clientAddress(client: Client): string {
   return (client.connection as Partial<Connection>).options?.address ?? 'the configured address';
 }
 
-/** How many of the trials in flight run now (a describe each: asked only when the pool looks silent). */
-async function runningCount(
+/** The trials in flight as they are now: a describe each, so asked only every few seconds. */
+function liveTrials(
   client: Client,
   sweepId: string,
   inFlight: readonly number[],
   spec: SweepSpec,
-): Promise<number> {
-  const live = await Promise.all(inFlight.map((index) => liveTrial(client, sweepId, index, spec)));
-  return live.filter((trial) => trial.state === 'running').length;
+): Promise<LiveTrial[]> {
+  return Promise.all(inFlight.map((index) => liveTrial(client, sweepId, index, spec)));
+}
+
+/** `every trial needs 4 GPUs on one host; …`, or the first reason trials wait for; undefined when none waits. */
+async function placementLine(
+  client: Client,
+  sweepId: string,
+  memo: Awaited<ReturnType<typeof sweepMemo>>,
+  inFlight: readonly number[],
+): Promise<string | undefined> {
+  if (inFlight.length === 0) return undefined;
+  const nowhere = await fitsNowhere(client, memo.spec, memo.options);
+  if (nowhere) return `no live worker can run its trials: every trial ${nowhere}`;
+  const [first, ...more] = waitingLines(await liveTrials(client, sweepId, inFlight, memo.spec));
+  return first ? `waiting: ${first}${more.length ? ` (and ${more.length} more reason(s))` : ''}` : undefined;
 }
 
 /** How long the liveness check of each round may take before the server counts as not answering. */
@@ -63,6 +78,9 @@ export async function followSweep(client: Client, sweepId: string): Promise<void
     () => (done = true),
   );
   let noWorker: string | undefined;
+  /** What trials that do not fit wait for (only sweeps that ask for particular hardware can). */
+  let placement: string | undefined;
+  const asksResources = memo.options.honourResources === true && resourceRequest(memo.spec.resources) !== undefined;
   let poolCheckedAt = 0;
   while (!done) {
     const answering = await client.connection
@@ -88,14 +106,20 @@ export async function followSweep(client: Client, sweepId: string): Promise<void
           {
             startedAt: progress.startedAt,
             inFlight: read.fromVisibility ? 1 : progress.running.length,
-            running: () => runningCount(client, sweepId, progress.running, memo.spec),
+            running: async () =>
+              (await liveTrials(client, sweepId, progress.running, memo.spec)).filter(
+                (trial) => trial.state === 'running',
+              ).length,
           },
           noWorkerAfter,
         ).catch(() => noWorker);
+        if (asksResources)
+          placement = await placementLine(client, sweepId, memo, progress.running).catch(() => placement);
       }
       const line = read
         ? `${progressLine(read.progress)}${read.fromVisibility ? ' (no worker answering: counts of finished trials only)' : ''}` +
-          (noWorker ? `; ${noWorker}` : '')
+          (noWorker ? `; ${noWorker}` : '') +
+          (placement ? `; ${placement}` : '')
         : '';
       if (line && line !== last) {
         process.stderr.write(tty ? `\r\x1b[2K${line}` : `${line}\n`);

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from 'commander';
+import { parseFraction, parseSizeMb } from '../sweep-spec/quantities.js';
 
 export function parsePort(value: string): number {
   const port = Number(value);
@@ -33,4 +34,27 @@ export function parseCount(minimum: number) {
       throw new InvalidArgumentError(`expected a whole number >= ${minimum}.`);
     return number;
   };
+}
+
+/** A number > 0, fractions allowed: `4`, `0.5`. */
+export function parsePositive(value: string): number {
+  const number = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || number <= 0)
+    throw new InvalidArgumentError('expected a number > 0, e.g. 4 or 0.5.');
+  return number;
+}
+
+/** A size in megabytes, as a spec writes it: `10GiB`, `512MB`, `8000`. */
+export function parseSize(value: string): number {
+  const mb = parseSizeMb(value);
+  if (mb === undefined) throw new InvalidArgumentError('expected a size like 10GiB, 512MB or 8000 (MB).');
+  return mb;
+}
+
+/** A fraction 0 < x <= 1, or a percentage: `0.75`, `75%`. */
+export function parseFractionOption(value: string): number {
+  const fraction = parseFraction(value);
+  if (fraction === undefined)
+    throw new InvalidArgumentError('expected a fraction 0 < x <= 1 or a percentage like 75%.');
+  return fraction;
 }

@@ -3,6 +3,7 @@ import { registerExpandCommand } from './commands/expand.js';
 import { registerServerCommand } from './commands/server.js';
 import { registerValidateCommand } from './commands/validate.js';
 import { registerWorkerCommand } from './commands/worker.js';
+import { registerWorkersCommand } from './commands/workers.js';
 import { registerStartCommand } from './commands/start.js';
 import { registerWatchCommand } from './commands/watch.js';
 import { registerStatusCommand } from './commands/status.js';
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerValidateCommand(program);
   registerExpandCommand(program);
   registerWorkerCommand(program);
+  registerWorkersCommand(program);
   registerServerCommand(program);
   return program;
 }

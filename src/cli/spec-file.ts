@@ -2,11 +2,12 @@ import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { ConfigError } from '../errors.js';
 import { parseCount } from './option-parsers.js';
+import { resourceOverrides, type ResourceOptions } from './resource-flags.js';
 import { parseSpec, type SpecOverrides } from '../sweep-spec/load-spec.js';
 import { formatProblem } from '../sweep-spec/problems.js';
 import type { ArgStyle, SweepSpec } from '../sweep-spec/spec-types.js';
 
-export interface SpecCommandOptions {
+export interface SpecCommandOptions extends ResourceOptions {
   args?: ArgStyle;
   seed?: number;
   samples?: number;
@@ -24,6 +25,7 @@ export function readSpecFile(file: string, command: readonly string[], options: 
     const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (error as Error).message;
     throw new ConfigError([`${file}: cannot read the spec: ${reason}`]);
   }
+  const resources = resourceOverrides(options);
   const overrides: SpecOverrides = {
     ...(command.length > 0 ? { command } : {}),
     ...(options.args ? { args: options.args } : {}),
@@ -31,6 +33,7 @@ export function readSpecFile(file: string, command: readonly string[], options: 
     ...(options.samples === undefined ? {} : { samples: options.samples }),
     ...(options.maxTrials === undefined ? {} : { maxTrials: options.maxTrials }),
     ...(options.pool ? { pool: options.pool } : {}),
+    ...(Object.keys(resources).length > 0 ? { resources } : {}),
   };
   const result = parseSpec(text, overrides);
   if (!result.ok) throw new ConfigError(result.problems.map((problem) => formatProblem(file, problem)));

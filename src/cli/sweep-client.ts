@@ -29,6 +29,7 @@ export async function startSweep(
   extra: { readonly indices?: readonly number[]; readonly retryOf?: string } = {},
 ): Promise<string> {
   const sweepId = newSweepId(spec.name, new Date(), randomBytes(2).toString('hex'));
+  options = { ...options, honourResources: true };
   const input: SweepInput = { sweepId, spec, options, ...(extra.indices ? { indices: extra.indices } : {}) };
   const memo: SweepMemo = {
     spec,
@@ -201,6 +202,8 @@ export interface LiveTrial {
   readonly startedAt?: Date;
   readonly heartbeatAt?: Date;
   readonly progress?: TrialProgress;
+  /** A queued trial that does not fit where it was offered: what it needs (`needs 40 GiB GPU memory; …`). */
+  readonly waitingFor?: string;
 }
 
 export async function liveTrial(client: Client, sweepId: string, index: number, spec: SweepSpec): Promise<LiveTrial> {
@@ -215,8 +218,14 @@ export async function liveTrial(client: Client, sweepId: string, index: number, 
     });
   if (!description) return { index, name, state: 'queued' };
   const pending = description.raw.pendingActivities?.[0];
-  if (!pending) return { index, name, state: 'finishing' };
+  // What a worker holding it says now, else what the last worker that gave it back said.
+  const memo = description.memo?.waitingFor;
+  const remembered = typeof memo === 'string' ? memo : undefined;
+  // No attempt pending: it is recording its outcome, or pausing after workers that could never hold it.
+  if (!pending)
+    return remembered ? { index, name, state: 'queued', waitingFor: remembered } : { index, name, state: 'finishing' };
   const progress = heartbeatProgress(pending);
+  const waitingFor = progress?.waitingFor ?? remembered;
   // A trial held ready behind a busy slot has been handed to a worker but has not started.
   const started =
     pending.state === proto.temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED &&
@@ -234,5 +243,6 @@ export async function liveTrial(client: Client, sweepId: string, index: number, 
     ...(started && startedAt ? { startedAt } : {}),
     ...(heartbeatAt ? { heartbeatAt } : {}),
     ...(progress && started ? { progress } : {}),
+    ...(!started && waitingFor ? { waitingFor } : {}),
   };
 }

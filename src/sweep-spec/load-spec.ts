@@ -4,6 +4,7 @@ import { loadYaml } from './load-yaml.js';
 import { normaliseSpec } from './normalise-spec.js';
 import { parseParameter } from './parameter-grammar.js';
 import { describeValue, type SpecProblem } from './problems.js';
+import { resolveResources } from './resource-rules.js';
 import { DOCUMENT_ONLY_KEYS, documentSchema, type DocumentFields } from './spec-schema.js';
 import {
   checkParamEnvCollisions,
@@ -77,6 +78,8 @@ export function parseSpec(text: string, overrides: SpecOverrides = {}): SpecResu
   const paramEnv = document.param_env ?? false;
   if (paramEnv) checkParamEnvCollisions(parameters, parametersPath, problems);
   const maxTrials = overrides.maxTrials ?? document.max_trials ?? DEFAULT_MAX_TRIALS;
+  const resourcesMalformed = shape === 'document' && 'resources' in root && document.resources === undefined;
+  const resources = resolveResources(document.resources, overrides.resources, !resourcesMalformed, problems);
   if (problems.list.length === 0 && samples !== undefined) {
     checkTrialCap(parameters, samples, maxTrials, parametersPath, problems);
   }
@@ -84,6 +87,7 @@ export function parseSpec(text: string, overrides: SpecOverrides = {}): SpecResu
   if (problems.list.length > 0 || !command || samples === undefined) {
     return { ok: false, problems: problems.sorted() };
   }
-  const spec = normaliseSpec(document, { command, method, samples, parameters, env, paramEnv, maxTrials }, overrides);
+  const resolved = { command, method, samples, parameters, env, paramEnv, maxTrials, resources };
+  const spec = normaliseSpec(document, resolved, overrides);
   return { ok: true, spec, shape };
 }

@@ -11,11 +11,11 @@ export interface ResolvedFields {
   readonly env: Record<string, string>;
   readonly paramEnv: boolean;
   readonly maxTrials: number;
+  readonly resources: SweepSpec['resources'];
 }
 
 /** Fills every default and renames the document's keys; the key order stays fixed, as the spec is sent as JSON. */
 export function normaliseSpec(document: DocumentFields, resolved: ResolvedFields, overrides: SpecOverrides): SweepSpec {
-  const resources = document.resources;
   return {
     ...(document.name === undefined ? {} : { name: document.name }),
     command: resolved.command,
@@ -29,12 +29,7 @@ export function normaliseSpec(document: DocumentFields, resolved: ResolvedFields
     ...(document.non_retryable_exit_codes ? { nonRetryableExitCodes: document.non_retryable_exit_codes } : {}),
     pool: overrides.pool ?? document.pool ?? 'default',
     ...(document.timeout === undefined ? {} : { timeoutSeconds: document.timeout }),
-    resources: {
-      gpus: resources?.gpus ?? 1,
-      ...(resources?.gpu_memory === undefined ? {} : { gpuMemoryMb: resources.gpu_memory }),
-      ...(resources?.cpus === undefined ? {} : { cpus: resources.cpus }),
-      ...(resources?.memory === undefined ? {} : { memoryMb: resources.memory }),
-    },
+    resources: resolved.resources,
     env: resolved.env,
     ...(document.workdir === undefined ? {} : { workdir: document.workdir }),
     args: overrides.args ?? document.args ?? 'equals',

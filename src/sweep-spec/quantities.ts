@@ -1,4 +1,5 @@
-// Human-friendly durations and sizes in specs: `timeout: 2h30m`, `memory: 16GiB`.
+// Human-friendly durations, sizes and fractions in specs: `timeout: 2h30m`, `memory: 16GiB`, `75%`.
+import { round12 } from './number-format.js';
 
 const DURATION_UNITS: Record<string, number> = { d: 86400, h: 3600, m: 60, s: 1, ms: 0.001 };
 
@@ -32,4 +33,15 @@ export function parseSizeMb(value: string | number): number | undefined {
   if (!match || factor === undefined) return undefined;
   const mb = Math.round(Number(match[1]) * factor);
   return mb > 0 ? mb : undefined;
+}
+
+function fractionOfText(text: string): number | undefined {
+  const match = /^(\d+(?:\.\d+)?)(%?)$/.exec(text.trim());
+  return match ? Number(match[1]) / (match[2] === '%' ? 100 : 1) : undefined;
+}
+
+/** `0.75` or `75%` → 0.75; undefined when malformed or not in (0, 1]. */
+export function parseFraction(value: string | number): number | undefined {
+  const fraction = typeof value === 'number' ? value : fractionOfText(value);
+  return fraction !== undefined && fraction > 0 && fraction <= 1 ? round12(fraction) : undefined;
 }

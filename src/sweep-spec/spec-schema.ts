@@ -1,7 +1,7 @@
 // What a spec file may say, as zod schemas: the first of the three validation steps. Pure (zod only).
 import { z } from 'zod';
 import { describeValue } from './problems.js';
-import { parseDurationSeconds, parseSizeMb } from './quantities.js';
+import { parseDurationSeconds, parseFraction, parseSizeMb } from './quantities.js';
 
 const duration = z.union([z.string(), z.number()]).transform((value, context) => {
   const seconds = parseDurationSeconds(value);
@@ -25,6 +25,37 @@ const size = z.union([z.string(), z.number()]).transform((value, context) => {
     return z.NEVER;
   }
   return mb;
+});
+
+const fraction = z.union([z.string(), z.number()]).transform((value, context) => {
+  const parsed = parseFraction(value);
+  if (parsed === undefined) {
+    context.addIssue({
+      code: 'custom',
+      message: `expected a fraction 0 < x <= 1 or a percentage like 75%, got ${describeValue(value)}`,
+    });
+    return z.NEVER;
+  }
+  return parsed;
+});
+
+/** A worker label's value: a string, or a number taken as its text. */
+const labelValue = z.unknown().transform((value, context) => {
+  if (typeof value === 'string' || typeof value === 'number') return String(value);
+  context.addIssue({ code: 'custom', message: `expected a string or a number, got ${describeValue(value)}` });
+  return z.NEVER;
+});
+
+/** What one trial needs; the label names are checked with the other cross-key rules. */
+const resourcesSchema = z.strictObject({
+  gpus: z.int().min(0).optional(),
+  gpu_memory: size.optional(),
+  gpu_share: z.boolean().optional(),
+  gpu_utilization: fraction.optional(),
+  cpus: z.number().positive().optional(),
+  memory: size.optional(),
+  reserve: z.literal('host').optional(),
+  labels: z.record(z.string(), labelValue).optional(),
 });
 
 const shortName = z
@@ -52,14 +83,7 @@ export const documentSchema = z.strictObject({
   non_retryable_exit_codes: z.array(z.int().min(1).max(255)).optional(),
   pool: shortName.optional(),
   timeout: duration.optional(),
-  resources: z
-    .strictObject({
-      gpus: z.number().min(0).optional(),
-      gpu_memory: size.optional(),
-      cpus: z.number().positive().optional(),
-      memory: size.optional(),
-    })
-    .optional(),
+  resources: resourcesSchema.optional(),
   env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
   workdir: z.string().min(1).optional(),
   args: argStyleSchema.optional(),

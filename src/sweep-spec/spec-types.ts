@@ -32,12 +32,25 @@ export type ParameterSpec =
 /** How parameters become arguments: `--lr=0.1`, `--lr 0.1`, `lr=0.1` (Hydra), or only through placeholders. */
 export type ArgStyle = z.infer<typeof argStyleSchema>;
 
+/** What one trial needs of a worker; `{}` when the spec asks for nothing. */
 export interface Resources {
-  /** GPUs per trial; 0 runs the trial on a CPU slot. */
-  readonly gpus: number;
+  /**
+   * GPUs per trial, all on one host. Absent: one slot of whatever the worker has (a GPU on a GPU worker, a CPU
+   * slot on a CPU worker). 0: CPU only, never a GPU.
+   */
+  readonly gpus?: number;
+  /** Free memory each of its GPUs must have, in MB (decimal, as parseSizeMb gives today). */
   readonly gpuMemoryMb?: number;
+  /** Other trials may share its GPUs while memory allows (ml-scheduler's --no-reserve-gpu). */
+  readonly gpuShare?: true;
+  /** The most a GPU may already be busy, 0 < x <= 1 (ml-scheduler's 0.75). */
+  readonly gpuUtilization?: number;
   readonly cpus?: number;
   readonly memoryMb?: number;
+  /** The whole host: nothing else of Sweep's runs on it meanwhile. */
+  readonly reserveHost?: true;
+  /** Worker labels a worker must have, e.g. { gpu_model: 'A100' }. */
+  readonly labels?: Readonly<Record<string, string>>;
 }
 
 export interface SweepSpec {
@@ -77,4 +90,6 @@ export interface SpecOverrides {
   readonly samples?: number;
   readonly maxTrials?: number;
   readonly pool?: string;
+  /** Each field given replaces the file's (`labels` label by label). */
+  readonly resources?: Resources;
 }

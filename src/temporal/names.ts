@@ -11,6 +11,20 @@ export function poolQueue(pool: string): string {
 
 export const DEFAULT_POOL = 'default';
 
+/**
+ * The queue a trial of this shape waits on: the pool's own queue for trials that ask for no particular
+ * hardware (so sweeps from before resources, and every worker, keep using it), `…/gpus-2` and the like for the
+ * rest. A worker polls only the shapes it could ever hold: matching is by queue, not by resources.
+ */
+export function shapeQueue(pool: string, shape: string): string {
+  return shape === 'any' ? poolQueue(pool) : `${poolQueue(pool)}/${shape}`;
+}
+
+/** Workers publish what they own as queue names under this (see published-capacity.ts); nothing runs there. */
+export function capacityQueuePrefix(pool: string): string {
+  return `${poolQueue(pool)}/capacity/`;
+}
+
 export function trialWorkflowId(sweepId: string, index: number): string {
   return `${sweepId}/t${index}`;
 }

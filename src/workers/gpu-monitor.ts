@@ -35,6 +35,8 @@ export interface GpuMonitorOptions {
   /** How long one nvidia-smi may take before it is killed and the round counts as failed. */
   readonly timeoutMs?: number;
   readonly command?: string;
+  /** false: a host measured for RAM and CPU only (a CPU worker), without running nvidia-smi at all. */
+  readonly gpus?: boolean;
   /** The environment nvidia-smi runs in (tests put a fake first on PATH). */
   readonly env?: NodeJS.ProcessEnv;
   readonly now?: () => number;
@@ -64,6 +66,7 @@ export class GpuMonitor {
   private readonly intervalMs: number;
   private readonly timeoutMs: number;
   private readonly command: string;
+  private readonly withGpus: boolean;
   private readonly env: NodeJS.ProcessEnv | undefined;
   private readonly now: () => number;
   private readonly listeners = new Set<Listener>();
@@ -80,6 +83,7 @@ export class GpuMonitor {
     this.intervalMs = options.intervalMs ?? 3000;
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.command = options.command ?? 'nvidia-smi';
+    this.withGpus = options.gpus ?? true;
     this.env = options.env;
     this.now = options.now ?? Date.now;
   }
@@ -173,6 +177,7 @@ export class GpuMonitor {
   }
 
   private async readGpus(): Promise<GpuReading> {
+    if (!this.withGpus) return { gpus: undefined, processes: [] };
     // Children leave the set when they exit, so any still here is left from an earlier round.
     const stuck = [...this.children];
     if (stuck.length > 0) {

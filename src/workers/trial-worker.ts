@@ -1,6 +1,13 @@
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { join } from 'node:path';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import {
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  Worker,
+  type ActivitySlotInfo,
+  type CustomSlotSupplier,
+} from '@temporalio/worker';
 import { createTrialActivities } from '../activities/run-trial.js';
 import { ServerWatch } from '../activities/server-watch.js';
 import { TrialRegistry } from '../activities/trial-registry.js';
@@ -8,20 +15,32 @@ import { connectRetrying, OutageReporter } from '../temporal/connect-retrying.js
 import { connectClient, connectionOptions, type ConnectionConfig } from '../temporal/connection-config.js';
 import { attemptStartedSignal, updatesSinceQuery } from '../workflows/messages.js';
 import { reportLeftAttempts, type TakeoverReport } from './queue-takeover.js';
-import { poolQueue, UPDATE_VERSION_MEMO, workerIdentity } from '../temporal/names.js';
+import { shapeQueue, UPDATE_VERSION_MEMO, workerIdentity } from '../temporal/names.js';
 import { SweepUpdates } from '../activities/sweep-updates.js';
-import { SlotGate } from '../activities/slot-gate.js';
+import type { TrialShape } from '../workflows/resource-request.js';
+import type { GpuMonitor } from './gpu-monitor.js';
+import { monitorMeasurements } from './monitor-measurements.js';
+import type { OwnedGpu, WorkerCapacity } from './placement-fit.js';
+import { Placer } from './placer.js';
+import { capacityQueueName } from './published-capacity.js';
 import { TaskPermits } from './task-permits.js';
 import { workflowCode } from './workflow-bundle.js';
 
 export interface TrialWorkerOptions {
   readonly connection: ConnectionConfig;
-  /** This worker's name and queue, e.g. `hostB-gpu1`. */
+  /** This worker's name, e.g. `hostB-gpu1` or `hostB`: its identity, and the key of its state. */
   readonly name: string;
-  /** CUDA_VISIBLE_DEVICES for its trials: a GPU index, or '' for CPU-only slots. */
-  readonly visibleDevices: string;
-  /** Trials run at once (several small trials may share one GPU). */
-  readonly slots: number;
+  /** The GPUs it owns (each locked to it); none for a CPU worker. */
+  readonly gpus: readonly OwnedGpu[];
+  /** Trials that ask for no particular hardware, per GPU (several small trials may share one GPU). */
+  readonly slotsPerGpu: number;
+  /** Trials with no GPU at once (`gpus: 0`; on a machine without GPUs, every trial). */
+  readonly cpuSlots: number;
+  /** It owns every GPU of its host, so `reserve: host` trials may run on it. */
+  readonly ownsHost: boolean;
+  readonly labels: Readonly<Record<string, string>>;
+  /** Measures the host's GPUs, RAM and load continuously; started, with its first snapshot taken. */
+  readonly monitor: GpuMonitor;
   /** Hold the next trial ready behind each running one, so a slot that frees starts it at once. */
   readonly prefetch: boolean;
   readonly pool: string;
@@ -36,10 +55,6 @@ export interface TrialWorkerOptions {
   readonly onReady?: (line: string) => void;
 }
 
-/**
- * One worker process: polls its pool's queue with one poller per free slot, so a trial only ever reaches a
- * worker with a free slot (a busy GPU simply does not ask), and a worker that dies stops asking.
- */
 /** The SDK's logger, minus the warnings our split of workflows and activities onto two workers always causes. */
 function workerLogger(verbose: boolean): DefaultLogger {
   // The first: our split of workflows and activities onto two workers. The second: core retrying a poll during
@@ -66,12 +81,54 @@ function describeTakeover(killed: number, reports: readonly TakeoverReport[]): s
   return `; took over from a worker that died: ${parts.join(', ')}`;
 }
 
+/** The queues of the shapes this worker could ever hold: it never polls for a trial too large for it. */
+function shapesPolled(capacity: WorkerCapacity): TrialShape[] {
+  return [
+    'any',
+    ...(capacity.cpuSlots > 0 ? (['cpu'] as const) : []),
+    ...capacity.gpus.map((_, i): TrialShape => `gpus-${i + 1}`),
+    ...(capacity.ownsHost ? (['host'] as const) : []),
+  ];
+}
+
+/** How often core tells the server which workers live (ListWorkers): what `sweep workers` and `start` read. */
+const WORKER_HEARTBEAT_INTERVAL = '5s';
+
+/** The capacity worker's permits: none, ever. It is there to be heartbeated, not to poll. */
+const NO_PERMITS: CustomSlotSupplier<ActivitySlotInfo> = {
+  type: 'custom',
+  reserveSlot: (_context, abortSignal) =>
+    new Promise((_resolve, reject) =>
+      // The SDK expects its own abort reason back, whatever it is.
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+      abortSignal.addEventListener('abort', () => reject(abortSignal.reason)),
+    ),
+  tryReserveSlot: () => null,
+  markSlotUsed: () => {},
+  releaseSlot: () => {},
+};
+
+/** `2 GPUs (0, 1), 1 slot each, 2 CPU slots`. */
+function describeCapacity(capacity: WorkerCapacity): string {
+  const gpus = capacity.gpus.length
+    ? `${capacity.gpus.length} GPU(s) (CUDA_VISIBLE_DEVICES ${capacity.gpus.map((gpu) => gpu.device).join(',')}), ${capacity.slotsPerGpu} slot(s) each`
+    : 'CPU only';
+  const cpu = capacity.cpuSlots > 0 && capacity.gpus.length > 0 ? `, ${capacity.cpuSlots} CPU slot(s)` : '';
+  const cpuOnly = capacity.gpus.length === 0 ? `, ${capacity.cpuSlots} slot(s)` : '';
+  return `${gpus}${cpu}${cpuOnly}`;
+}
+
+/**
+ * One worker process: owns some GPUs (or CPU slots) of its host and polls one queue per shape of trial it could
+ * hold, each only while it has room (a busy GPU simply does not ask), and a worker that dies stops asking.
+ */
 export async function runTrialWorker(options: TrialWorkerOptions): Promise<void> {
   // SIGINT/SIGTERM shut the workers down gracefully: running trials are stopped and handed back at once.
   Runtime.install({
     logger: workerLogger(options.verbose),
     // Core's own lines go through the logger above (by default core writes to stderr itself).
     telemetryOptions: { logging: { forward: {}, filter: { core: 'WARN', other: options.verbose ? 'INFO' : 'WARN' } } },
+    workerHeartbeatInterval: WORKER_HEARTBEAT_INTERVAL,
   });
   // The caller holds this queue's lock, so whatever the registry lists belongs to a dead predecessor: its
   // processes are killed now, before anything waits for the server.
@@ -88,14 +145,37 @@ export async function runTrialWorker(options: TrialWorkerOptions): Promise<void>
   const client = await connectRetrying(options.connection, () => connectClient(options.connection));
   const identity = workerIdentity(options.name, process.pid);
   const takenOver = await reportLeftAttempts(client, left, identity);
-  const permits: TaskPermits = new TaskPermits(options.slots, options.prefetch, () => slots.full);
-  const slots = new SlotGate(options.slots, permits);
+  const capacity: WorkerCapacity = {
+    name: options.name,
+    gpus: options.gpus,
+    slotsPerGpu: options.slotsPerGpu,
+    cpuSlots: options.cpuSlots,
+    cores: availableParallelism(),
+    memoryTotalMib: (options.monitor.snapshot?.host.memoryTotalBytes ?? 0) / (1024 * 1024),
+    ownsHost: options.ownsHost,
+    labels: options.labels,
+  };
+  const placer = new Placer(capacity, monitorMeasurements(options.monitor));
+  options.monitor.onChange(() => placer.measurementsChanged());
+  const shapes = shapesPolled(capacity);
+  const permits = new Map(
+    shapes.map((shape) => [
+      shape,
+      new TaskPermits({ free: () => placer.freeFor(shape), used: () => placer.usedBy(shape) }, options.prefetch),
+    ]),
+  );
+  placer.onChange(() => {
+    for (const permit of permits.values()) permit.wake();
+  });
   const activities = createTrialActivities({
-    slots,
-    permits,
+    placer,
+    permits: (shape) => {
+      const permit = permits.get(shape);
+      if (!permit) throw new Error(`worker ${options.name} got a trial of shape ${shape} that it does not poll for`);
+      return permit;
+    },
     workerName: options.name,
     host: hostname(),
-    visibleDevices: options.visibleDevices,
     trialsDir: options.trialsDir,
     killGraceMs: options.killGraceMs,
     heartbeatEveryMs: 1000,
@@ -128,25 +208,43 @@ export async function runTrialWorker(options: TrialWorkerOptions): Promise<void>
     ),
   });
 
-  const workers = [
+  const workers = await Promise.all(
+    [...permits].map(([shape, permit]) =>
+      Worker.create({
+        connection,
+        namespace: options.connection.namespace,
+        taskQueue: shapeQueue(options.pool, shape),
+        identity,
+        activities,
+        tuner: {
+          activityTaskSlotSupplier: permit,
+          workflowTaskSlotSupplier: { type: 'fixed-size', numSlots: 1 },
+          localActivityTaskSlotSupplier: { type: 'fixed-size', numSlots: 1 },
+          nexusTaskSlotSupplier: { type: 'fixed-size', numSlots: 1 },
+        },
+        // Heartbeats reach the server at least every second, which the self-fencing margin relies on.
+        maxHeartbeatThrottleInterval: '1s',
+        defaultHeartbeatThrottleInterval: '1s',
+        shutdownForceTime: options.killGraceMs + 10_000,
+      }),
+    ),
+  );
+  // What this worker owns, for `sweep start` and `sweep workers` to read from its heartbeats.
+  workers.push(
     await Worker.create({
       connection,
       namespace: options.connection.namespace,
-      taskQueue: poolQueue(options.pool),
+      taskQueue: capacityQueueName(options.pool, capacity),
       identity,
       activities,
       tuner: {
-        activityTaskSlotSupplier: permits,
+        activityTaskSlotSupplier: NO_PERMITS,
         workflowTaskSlotSupplier: { type: 'fixed-size', numSlots: 1 },
         localActivityTaskSlotSupplier: { type: 'fixed-size', numSlots: 1 },
         nexusTaskSlotSupplier: { type: 'fixed-size', numSlots: 1 },
       },
-      // Heartbeats reach the server at least every second, which the self-fencing margin relies on.
-      maxHeartbeatThrottleInterval: '1s',
-      defaultHeartbeatThrottleInterval: '1s',
-      shutdownForceTime: options.killGraceMs + 10_000,
     }),
-  ];
+  );
   if (options.runWorkflows) {
     workers.push(
       await Worker.create({
@@ -161,9 +259,8 @@ export async function runTrialWorker(options: TrialWorkerOptions): Promise<void>
     );
   }
   const running = Promise.all(workers.map((worker) => worker.run()));
-  const gpu = options.visibleDevices === '' ? 'CPU only' : `CUDA_VISIBLE_DEVICES=${options.visibleDevices}`;
   options.onReady?.(
-    `worker ${options.name} ready: ${gpu}, ${options.slots} slot(s), pool ${options.pool}, ` +
+    `worker ${options.name} ready: ${describeCapacity(capacity)}, pool ${options.pool}, ` +
       `server ${options.connection.address}${describeTakeover(left.filter((entry) => entry.wasAlive).length, takenOver)}`,
   );
   // Stopped while the server is down, the SDK would wait for polls that never end. Its trials are stopped first
@@ -179,6 +276,7 @@ export async function runTrialWorker(options: TrialWorkerOptions): Promise<void>
     await running;
   } finally {
     serverWatch.stop();
+    await options.monitor.stop();
     await client.connection.close();
     await connection.close();
   }

@@ -69,19 +69,29 @@ export const attemptFailure = {
     return ApplicationFailure.create({ type, message, details: progress ? [progress] : [] });
   },
   /** Benign: routine scheduling, which the SDK then logs at debug level instead of as a failed activity. */
-  handedBack(message: string): ApplicationFailure {
+  /** `fit`: the trial did not fit the worker (and why); absent for a busy worker or one shutting down. */
+  handedBack(message: string, fit?: HandedBackDetails): ApplicationFailure {
     return ApplicationFailure.create({
       type: FAILURE_TYPES.handedBack,
       message,
       category: ApplicationFailureCategory.BENIGN,
+      ...(fit ? { details: [fit] } : {}),
     });
   },
 };
 
+/** Why a worker gave a trial back without running it: what it needs that the worker lacks. */
+export interface HandedBackDetails {
+  /** `needs 40 GiB GPU memory; the most free is 24 GiB on hostB-gpu1`. */
+  readonly reason: string;
+  /** The worker could never hold it (too few GPUs, too little memory in all), not just not now. */
+  readonly never: boolean;
+}
+
 /** What an attempt's failure means for the trial. */
 export type AttemptVerdict =
-  /** Never started: the same attempt goes back to the pool. */
-  | { readonly kind: 'handed-back' }
+  /** Never started: the same attempt goes back to the pool; `fit` says why, when it did not fit. */
+  | { readonly kind: 'handed-back'; readonly fit?: HandedBackDetails }
   /** The worker went away: the next attempt starts at once from `resume` and does not count as a retry. */
   | {
       readonly kind: 'lost';
@@ -167,8 +177,12 @@ export function classifyAttempt(error: unknown, context: ClassifyContext): Attem
   }
   const first: unknown = cause.details?.[0];
   switch (cause.type) {
-    case FAILURE_TYPES.handedBack:
-      return { kind: 'handed-back' };
+    case FAILURE_TYPES.handedBack: {
+      const fit = first as Partial<HandedBackDetails> | undefined;
+      return typeof fit?.reason === 'string'
+        ? { kind: 'handed-back', fit: { reason: fit.reason, never: fit.never === true } }
+        : { kind: 'handed-back' };
+    }
     case FAILURE_TYPES.workerShutdown:
     case FAILURE_TYPES.fenced:
     case FAILURE_TYPES.workerLost:

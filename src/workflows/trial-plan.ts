@@ -3,6 +3,7 @@
 // command, and the rules an attempt follows are decided in one place. Pure: workflows import it.
 import { renderTrialTemplate } from '../sweep-spec/render.js';
 import type { JsonValue, SweepSpec } from '../sweep-spec/spec-types.js';
+import { resourceRequest, type ResourceRequest } from './resource-request.js';
 import type { SweepOptions } from './types.js';
 
 /** How a trial's attempts run and what ends them. */
@@ -22,6 +23,8 @@ export interface TrialPolicy {
   readonly metric?: { readonly name: string; readonly goal: 'minimize' | 'maximize' };
   /** Sent to the trial's process group after each cache update. */
   readonly updateSignal?: 'SIGUSR1' | 'SIGUSR2' | 'SIGHUP';
+  /** What each attempt needs of its worker's hardware; absent: one slot of whatever the worker has. */
+  readonly resources?: ResourceRequest;
 }
 
 export interface TrialPlan {
@@ -61,6 +64,12 @@ export function planTrial(spec: SweepSpec, index: number, sweepId: string, optio
       maxLostAttempts: options.maxLostAttempts,
       ...(spec.metric ? { metric: spec.metric } : {}),
       ...(spec.updateSignal ? { updateSignal: spec.updateSignal } : {}),
+      ...(options.honourResources ? resourcesOf(spec) : {}),
     },
   };
+}
+
+function resourcesOf(spec: SweepSpec): { resources?: ResourceRequest } {
+  const request = resourceRequest(spec.resources);
+  return request ? { resources: request } : {};
 }

@@ -3,6 +3,7 @@ import {
   ApplicationFailure,
   CancellationScope,
   getExternalWorkflowHandle,
+  isCancellation,
   patched,
   proxyActivities,
   setHandler,
@@ -11,11 +12,12 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { createTrialActivities } from '../activities/run-trial.js';
-import { poolQueue } from '../temporal/names.js';
+import { shapeQueue } from '../temporal/names.js';
 import { gpuQueueKey, trialStateKey } from '../temporal/search-attributes.js';
 import { classifyAttempt } from './attempt-failures.js';
 import { attemptStartedSignal, trialFinishedSignal, trialStatusQuery, type TrialFinished } from './messages.js';
 import { planTrial } from './trial-plan.js';
+import { shapeOf } from './resource-request.js';
 import type {
   AttemptRecord,
   LegacyTrialInput,
@@ -28,6 +30,8 @@ import type {
 type TrialActivities = ReturnType<typeof createTrialActivities>;
 
 const MAX_BACKOFF_SECONDS = 60;
+/** The memo key saying what a trial that does not fit waits for (cleared once an attempt runs). */
+const WAITING_FOR_MEMO = 'waitingFor';
 /** Older runs retried exits 126 and 127 like any failure; runs that pass this marker do not. */
 const NOT_RUNNABLE_IS_FINAL = 'exit-126-127-not-retried';
 /** Older runs gave up after one lost attempt more than `maxLostAttempts`; runs that pass this marker do not. */
@@ -46,9 +50,20 @@ export async function trialWorkflow(input: TrialInput | LegacyTrialInput): Promi
   let attempt = 1;
   setHandler(trialStatusQuery, () => ({ index, name, attempt, attempts }));
   let ended = false;
+  /** Hand-backs of this attempt for not fitting its worker: the next worker waits longer for it. */
+  let handBacks = 0;
+  /** Hand-backs in a row by workers that could never hold it: the trial pauses before it asks again. */
+  let neverFits = 0;
+  let waitingFor: string | undefined;
+  function noteWaitingFor(reason: string | undefined): void {
+    if (reason === waitingFor) return;
+    waitingFor = reason;
+    upsertMemo({ [WAITING_FOR_MEMO]: reason ?? null });
+  }
   setHandler(attemptStartedSignal, (started) => {
     // A late signal from an attempt that has already ended says nothing about the trial now.
     if (ended || started.attempt !== attempt) return;
+    noteWaitingFor(undefined);
     upsertSearchAttributes([
       { key: trialStateKey, value: 'running' },
       { key: gpuQueueKey, value: started.worker },
@@ -61,7 +76,8 @@ export async function trialWorkflow(input: TrialInput | LegacyTrialInput): Promi
   let lost = 0;
   for (; ; attempt++) {
     const { runTrial } = proxyActivities<TrialActivities>({
-      taskQueue: poolQueue(policy.pool),
+      // Matching is by queue: the number of GPUs picks the queue, and only workers with that many poll it.
+      taskQueue: shapeQueue(policy.pool, shapeOf(policy.resources)),
       heartbeatTimeout: `${policy.heartbeatTimeoutSeconds}s`,
       // The spec's `timeout` is enforced by the worker from the command's start (a slot wait is not running);
       // the server's own timeout only bounds a worker that stops heartbeating.
@@ -79,6 +95,7 @@ export async function trialWorkflow(input: TrialInput | LegacyTrialInput): Promi
         attempt,
         ...(resume ? { resume } : {}),
         ...(adoptable === undefined ? {} : { adoptable }),
+        ...(handBacks === 0 ? {} : { handBacks }),
       });
       attempts.push({
         attempt,
@@ -100,8 +117,20 @@ export async function trialWorkflow(input: TrialInput | LegacyTrialInput): Promi
       if (verdict.kind === 'handed-back') {
         // Never started: the same attempt goes back to the pool, for whichever slot frees first.
         attempt--;
+        if (verdict.fit) {
+          handBacks++;
+          noteWaitingFor(verdict.fit.reason);
+          neverFits = verdict.fit.never ? neverFits + 1 : 0;
+          // A worker that can never hold it answers at once; pausing keeps the trial from bouncing between such
+          // workers while one that can is busy (the pool's queue for its shape has only workers big enough).
+          if (neverFits > 0 && (await pausedUntilCancelled(Math.min(MAX_BACKOFF_SECONDS, 2 ** (neverFits - 1))))) {
+            return await finish('cancelled');
+          }
+        }
         continue;
       }
+      handBacks = 0;
+      neverFits = 0;
       if (verdict.kind === 'lost') {
         lost++;
         resume = verdict.resume ?? resume;
@@ -136,7 +165,20 @@ export async function trialWorkflow(input: TrialInput | LegacyTrialInput): Promi
       if (failures > policy.retries || nonRetryable) {
         return await finish('failed', undefined, verdict.reason, verdict.exitCode, verdict.cause);
       }
-      await sleep(`${Math.min(MAX_BACKOFF_SECONDS, 2 ** (failures - 1))}s`);
+      if (await pausedUntilCancelled(Math.min(MAX_BACKOFF_SECONDS, 2 ** (failures - 1)))) {
+        return await finish('cancelled');
+      }
+    }
+  }
+
+  /** A pause between attempts; true when the trial was cancelled during it (it then ends like any other). */
+  async function pausedUntilCancelled(seconds: number): Promise<boolean> {
+    try {
+      await sleep(`${seconds}s`);
+      return false;
+    } catch (error) {
+      if (isCancellation(error)) return true;
+      throw error;
     }
   }
 
@@ -180,6 +222,7 @@ export async function trialWorkflow(input: TrialInput | LegacyTrialInput): Promi
     };
     ended = true;
     await CancellationScope.nonCancellable(async () => {
+      noteWaitingFor(undefined);
       upsertMemo({ summary });
       upsertSearchAttributes([{ key: trialStateKey, value: state }]);
       // Awaited on purpose: the server drops a signal whose sender closed before it was delivered (measured).

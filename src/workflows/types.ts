@@ -22,6 +22,8 @@ export interface TrialProgress {
   readonly attempt?: number;
   /** Held ready on `worker` behind a running trial; nothing to resume from (the process has not started). */
   readonly waiting?: boolean;
+  /** While waiting: what it needs that its worker lacks now (`needs 40 GiB GPU memory; …`). */
+  readonly waitingFor?: string;
 }
 
 /** One attempt of a trial: its plan, which attempt this is, and what the previous attempts left. */
@@ -35,6 +37,8 @@ export interface RunTrialInput {
    * outcome is recorded in the trial's directory, this attempt reports that outcome instead of running again.
    */
   readonly adoptable?: number;
+  /** How often this attempt has been handed back for not fitting: a worker waits longer for it each time. */
+  readonly handBacks?: number;
 }
 
 export interface RunTrialResult {
@@ -131,6 +135,11 @@ export interface SweepOptions {
   readonly broadcastResults?: boolean;
   /** For a retry: the sweep whose trial directories (checkpoints, outputs) the trials continue in. */
   readonly origin?: string;
+  /**
+   * Trials ask for their spec's resources. Absent in sweeps started before resources were honoured: their
+   * specs carry `gpus: 1` whether or not anyone wrote it, so their trials keep the pool's own queue.
+   */
+  readonly honourResources?: true;
 }
 
 export interface SweepCounts {

@@ -35,7 +35,7 @@ test('`worker` is installed as an alias of `sweep worker`', async () => {
   assert.match(run.stdout, /--gpu <index>/);
   const bad = startProcess(process.execPath, [WORKER_BIN]);
   assert.deepEqual(await bad.exited, { code: 2, signal: null });
-  assert.equal(bad.stderr, 'sweep: worker: give exactly one of --gpu N, --cpu-slots N or --all-gpus\n');
+  assert.equal(bad.stderr, 'sweep: worker: give --gpu N, --gpus LIST, --all-gpus or --cpu-slots N\n');
 });
 
 test('no command at all prints the help to stderr and exits 2', async () => {

@@ -19,6 +19,7 @@ test('sweep validate prints the count and the first rendered commands of the REA
     [
       'examples/parameters.yml: valid; 6 trial(s), grid',
       'parameters, first varying slowest: gpu (fixed), batchsize (2 values), epoch (3 values)',
+      'resources per trial: one slot of whatever the worker has (a GPU, or a CPU slot on a CPU worker)',
       '  t000_batchsize=100_epoch=5: python train.py --gpu=-1 --batchsize=100 --epoch=5',
       '  t001_batchsize=100_epoch=10: python train.py --gpu=-1 --batchsize=100 --epoch=10',
       '  t002_batchsize=100_epoch=15: python train.py --gpu=-1 --batchsize=100 --epoch=15',

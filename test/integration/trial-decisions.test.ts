@@ -342,6 +342,52 @@ test('a hand-back is not an attempt: the trial goes back with the same attempt n
   );
 });
 
+test('a hand-back for not fitting: the reason stays in the memo, hand-backs are counted, a never-fit pauses', async () => {
+  const name = uniqueName('does-not-fit');
+  const times: number[] = [];
+  const calls = workers.script(name, (_input, call) => {
+    times.push(Date.now());
+    if (call === 1) {
+      throw attemptFailure.handedBack('w1: waited', {
+        reason: 'needs 40 GiB GPU memory; the most free is 24 GiB on w1',
+        never: false,
+      });
+    }
+    if (call === 2)
+      throw attemptFailure.handedBack('w2: never', { reason: 'needs 4 GPUs on one host; w2 has 2', never: true });
+    return resultOf({ worker: 'w3' });
+  });
+  const handle = await startTrial(mockSpec(name, 'retries: 0'), workers.options());
+  const summary = await handle.result();
+  assert.equal(summary.state, 'succeeded');
+  assert.deepEqual(
+    calls.map(({ input }) => [input.attempt, input.handBacks]),
+    [
+      [1, undefined],
+      [1, 1],
+      [1, 2],
+    ],
+  );
+  assert.ok((times[2] ?? 0) - (times[1] ?? 0) >= 1000, 'it paused a second after a worker that could never hold it');
+  assert.equal((await handle.describe()).memo?.waitingFor ?? null, null, 'cleared once the trial ended');
+});
+
+test('a trial cancelled while it pauses between attempts ends cancelled, as it does while running', async () => {
+  const name = uniqueName('cancel-in-pause');
+  const calls = workers.script(name, () => {
+    throw attemptFailure.handedBack('w2: never', { reason: 'needs 4 GPUs on one host; w2 has 2', never: true });
+  });
+  const handle = await startTrial(mockSpec(name, 'retries: 0'), workers.options());
+  await eventually('two hand-backs and the reason in the memo', async () =>
+    calls.length >= 2 && (await handle.describe()).memo?.waitingFor === 'needs 4 GPUs on one host; w2 has 2'
+      ? true
+      : undefined,
+  );
+  await handle.cancel();
+  const summary = await handle.result();
+  assert.equal(summary.state, 'cancelled');
+});
+
 test('a timed-out attempt counts as a failure, with how long it ran', async () => {
   const name = uniqueName('timed-out');
   const calls = workers.script(name, () => {

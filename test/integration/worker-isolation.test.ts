@@ -97,25 +97,38 @@ test('a worker restarting on a queue first kills what its predecessor left runni
   await waitUntil(() => !processAlive(start.pid), 2000, 'the leftover trial is gone');
 });
 
-test('--all-gpus runs one worker per GPU, each trial seeing only its own GPU', async () => {
+test('--all-gpus runs one worker for the host, each trial seeing only the GPU it was given', async () => {
   const owner = new TestCluster(sharedServerConfig().address);
   cleanups.push(() => owner.stop());
   const gpus = new FakeGpus({ gpus: [fakeGpu(0), fakeGpu(1)] });
   cleanups.push(() => Promise.resolve(gpus.remove()));
-  const supervisor = await owner.startWorkerWith('all', ['--all-gpus'], {
-    env: gpus.env,
-    ready: /gpu\d ready[\s\S]*gpu\d ready/,
-  });
+  const worker = await owner.startWorkerWith('all', ['--all-gpus'], { env: gpus.env, ready: /ready/ });
   const host = (hostname().split('.')[0] ?? '').toLowerCase().replace(/[^a-z0-9-]/g, '-');
-  assert.match(supervisor.stdout, new RegExp(`worker ${host}-gpu0 ready: CUDA_VISIBLE_DEVICES=0, 1 slot`));
-  assert.match(supervisor.stdout, new RegExp(`worker ${host}-gpu1 ready: CUDA_VISIBLE_DEVICES=1, 1 slot`));
+  assert.match(worker.stdout, new RegExp(`worker ${host} ready: 2 GPU\\(s\\) \\(CUDA_VISIBLE_DEVICES 0,1\\), 1 slot`));
 
-  const sweepId = await owner.start('  x: [1, 2, 3, 4]\n  steps: 3\n  step_ms: 100');
+  const sweepId = await owner.start('  x: [1, 2, 3, 4]\n  steps: 3\n  step_ms: 200');
   assert.equal((await owner.sweep(['watch', sweepId])).code, 0);
-  const starts = owner.records(sweepId).filter((r) => r.event === 'start');
+  const records = owner.records(sweepId);
+  const starts = records.filter((r) => r.event === 'start');
   assert.equal(starts.length, 4);
-  for (const start of starts) assert.equal(start.worker, `${host}-gpu${start.visibleDevices}`);
   assert.deepEqual(new Set(starts.map((start) => start.visibleDevices)), new Set(['0', '1']));
+  // Two trials that ran at the same time never saw the same GPU.
+  const spans = starts.map((start) => ({
+    gpu: start.visibleDevices,
+    from: start.time,
+    to: records.find((r) => r.event === 'end' && r.trial === start.trial)?.time ?? Infinity,
+  }));
+  for (const a of spans) {
+    for (const b of spans) {
+      if (a !== b && a.from < b.to && b.from < a.to) assert.notEqual(a.gpu, b.gpu, 'overlapping trials shared a GPU');
+    }
+  }
+  const results = await owner.sweep(['results', sweepId, '--format', 'json']);
+  const rows = results.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { worker: string });
+  assert.deepEqual(new Set(rows.map((row) => row.worker)), new Set([`${host}-gpu0`, `${host}-gpu1`]));
 
-  assert.equal((await supervisor.signal('SIGTERM')).code, 0, 'the supervisor stops its workers and exits cleanly');
+  assert.equal((await worker.signal('SIGTERM')).code, 0, 'the worker stops cleanly');
 });

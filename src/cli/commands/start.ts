@@ -7,8 +7,12 @@ import type { SweepOptions } from '../../workflows/types.js';
 import { addConnectionOptions, connectionFromOptions } from '../connection-flags.js';
 import { followSweep } from '../follow.js';
 import { parseCount } from '../option-parsers.js';
+import { addResourceOptions } from '../resource-flags.js';
 import { addSpecArguments, readSpecFile, type SpecCommandOptions } from '../spec-file.js';
+import { registeredWorkers, whyFitsNowhere } from '../pool-capacity.js';
 import { startSweep } from '../sweep-client.js';
+import { ExitError } from '../../errors.js';
+import { resourceRequest } from '../../workflows/resource-request.js';
 import { webUiLink } from '../web-ui.js';
 
 interface StartOptions extends SpecCommandOptions {
@@ -19,6 +23,7 @@ interface StartOptions extends SpecCommandOptions {
   maxLost: number;
   controlQueue: string;
   broadcastResults: boolean;
+  waitForCapacity: boolean;
   json: boolean;
 }
 
@@ -41,6 +46,19 @@ export async function runStart(file: string, commandArgs: string[], options: Sta
     maxLostAttempts: options.maxLost,
     ...(options.broadcastResults ? { broadcastResults: true } : {}),
   };
+  // A trial no worker could ever hold would wait silently: say so before anything starts.
+  const nowhere = whyFitsNowhere(
+    resourceRequest(spec.resources),
+    spec.pool,
+    options.waitForCapacity ? undefined : await registeredWorkers(client, spec.pool),
+  );
+  if (nowhere) {
+    await client.connection.close();
+    throw new ExitError(
+      `start: nothing started: every trial ${nowhere} (start anyway with --wait-for-capacity, for workers yet to come)`,
+      2,
+    );
+  }
   const sweepId = await startSweep(client, spec, sweepOptions);
   const link = webUiLink(connection, sweepId);
   if (options.json) {
@@ -61,7 +79,7 @@ export async function runStart(file: string, commandArgs: string[], options: Sta
 }
 
 export function registerStartCommand(program: Command): void {
-  addConnectionOptions(addSpecArguments(program.command('start')))
+  addConnectionOptions(addResourceOptions(addSpecArguments(program.command('start'))))
     .description('validate a spec and start it as a durable sweep; prints its ID (nothing starts if invalid)')
     .option('--wait', 'follow the sweep to its end and print the results table', false)
     .option('--pool <name>', 'run on this worker pool (overrides pool: in the file)')
@@ -85,6 +103,7 @@ export function registerStartCommand(program: Command): void {
     .option('--max-lost <n>', 'fail a trial after its worker was lost this many times', parseCount(1), 10)
     .option('--control-queue <name>', "queue of the workflow tasks; must match the workers'", CONTROL_QUEUE)
     .option('--broadcast-results', "broadcast each finished trial's result as a cache update to all trials", false)
+    .option('--wait-for-capacity', 'start even if no worker of the pool could hold its trials now', false)
     .option('--json', 'print {sweepId, trials, webUi} as JSON', false)
     .action(runStart);
 }

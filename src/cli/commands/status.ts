@@ -7,6 +7,7 @@ import { noWorkerAfterMs, noWorkerProblem } from '../pool-pollers.js';
 import { liveTrial, sweepMemo, sweepProgressOrCounts, type LiveTrial } from '../sweep-client.js';
 import { formatDuration, formatTable } from '../table.js';
 import { withClient } from '../with-client.js';
+import { fitsNowhere, waitingLines } from '../waiting-trials.js';
 
 async function latestRunningSweep(client: Client): Promise<string> {
   for await (const execution of client.workflow.list({
@@ -43,7 +44,7 @@ function liveRow(trial: LiveTrial, now: number): string[] {
     trial.startedAt ? formatDuration(now - trial.startedAt.getTime()) : '',
     heartbeatCell(trial, now),
     trial.progress?.step === undefined ? '' : String(trial.progress.step),
-    metrics,
+    metrics || (trial.waitingFor ? `waiting: ${trial.waitingFor}` : ''),
   ];
 }
 
@@ -68,8 +69,10 @@ export async function showStatus(client: Client, sweepId: string | undefined, js
           noWorkerAfterMs(),
         )
       : undefined;
+  const nowhere =
+    memo.status === 'RUNNING' && unfinished > 0 ? await fitsNowhere(client, memo.spec, memo.options) : undefined;
   if (json) {
-    process.stdout.write(`${JSON.stringify({ ...progress, trials: live, fromVisibility, noWorker })}\n`);
+    process.stdout.write(`${JSON.stringify({ ...progress, trials: live, fromVisibility, noWorker, nowhere })}\n`);
     return;
   }
   const queued = total - succeeded - failed - cancelled - running;
@@ -85,6 +88,8 @@ export async function showStatus(client: Client, sweepId: string | undefined, js
   if (noWorker) {
     lines.push(`  ${noWorker}: its trials wait for one (is a \`sweep worker --pool ${memo.options.pool}\` running?)`);
   }
+  if (nowhere) lines.push(`  no live worker can run its trials: every trial ${nowhere}`);
+  for (const line of waitingLines(live)) lines.push(`  waiting: ${line}`);
   if (progress.best)
     lines.push(`  best ${memo.spec.metric?.name}: ${progress.best.value} (trial ${progress.best.index})`);
   if (progress.updateVersion > 0) {

@@ -3,6 +3,8 @@ import { axisSize, gridSize, trialCount } from '../../sweep-spec/expand.js';
 import { renderTrial } from '../../sweep-spec/render.js';
 import { shellQuote } from '../../sweep-spec/shell-words.js';
 import type { ParameterSpec, SweepSpec } from '../../sweep-spec/spec-types.js';
+import { describeRequest, resourceRequest } from '../../workflows/resource-request.js';
+import { addResourceOptions } from '../resource-flags.js';
 import { addSpecArguments, readSpecFile, type SpecCommandOptions } from '../spec-file.js';
 
 function describeParameter(parameter: ParameterSpec): string {
@@ -20,6 +22,7 @@ export function describeSweep(file: string, spec: SweepSpec, show: number): stri
   const lines = [
     `${file}: valid; ${count.toLocaleString('en-US')} trial(s), ${shape}`,
     `parameters, first varying slowest: ${spec.parameters.map(describeParameter).join(', ') || '(none)'}`,
+    `resources per trial: ${describeRequest(resourceRequest(spec.resources))}`,
   ];
   for (let index = 0; index < Math.min(show, count); index++) {
     const trial = renderTrial(spec, index);
@@ -30,7 +33,7 @@ export function describeSweep(file: string, spec: SweepSpec, show: number): stri
 }
 
 export function registerValidateCommand(program: Command): void {
-  addSpecArguments(program.command('validate'))
+  addResourceOptions(addSpecArguments(program.command('validate')))
     .description('check a spec and show its trial count and first commands; starts nothing')
     .option('--show <n>', 'how many rendered commands to show', (value) => Number.parseInt(value, 10), 5)
     .action((file: string, command: string[], options: SpecCommandOptions & { show: number }) => {

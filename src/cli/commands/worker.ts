@@ -1,21 +1,25 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { Command } from 'commander';
-import { ConfigError, UsageError } from '../../errors.js';
+import { InvalidArgumentError, type Command } from 'commander';
+import { ConfigError, ExitError, UsageError } from '../../errors.js';
+import { describeHolder, ExclusiveLock } from '../../host/exclusive-lock.js';
 import { defaultDataDir } from '../../server/data-dir.js';
 import { CONTROL_QUEUE, DEFAULT_POOL } from '../../temporal/names.js';
-import { probeGpus } from '../../workers/gpu-probe.js';
-import { superviseWorkers } from '../../workers/gpu-supervisor.js';
+import { GpuMonitor } from '../../workers/gpu-monitor.js';
+import type { GpuInfo } from '../../workers/gpu-probe.js';
 import { defaultCpuQueueNames, lockQueue } from '../../workers/queue-lock.js';
 import { runTrialWorker } from '../../workers/trial-worker.js';
 import { addConnectionOptions, connectionFromOptions } from '../connection-flags.js';
-import { parseCount } from '../option-parsers.js';
+import { parseCount, parsePositive } from '../option-parsers.js';
 
 interface WorkerCommandOptions {
   gpu?: number;
-  cpuSlots?: number;
+  gpus?: number[];
   allGpus?: boolean;
+  cpuSlots?: number;
   slots: number;
+  label: string[];
+  measureEvery: number;
   prefetch: boolean;
   queue?: string;
   pool: string;
@@ -32,53 +36,92 @@ function hostLabel(): string {
   return (hostname().split('.')[0] ?? 'host').toLowerCase().replace(/[^a-z0-9-]/g, '-');
 }
 
-export async function runWorkerCommand(options: WorkerCommandOptions, command: Command): Promise<void> {
-  const modes = [options.gpu !== undefined, options.cpuSlots !== undefined, options.allGpus === true].filter(Boolean);
-  if (modes.length !== 1) throw new UsageError('worker: give exactly one of --gpu N, --cpu-slots N or --all-gpus');
+/** `--gpus 0,2` → [0, 2]. */
+function parseGpuList(value: string): number[] {
+  if (!/^\d+(,\d+)*$/.test(value)) throw new InvalidArgumentError('expected GPU indices like 0,1,3.');
+  return [...new Set(value.split(',').map(Number))];
+}
 
-  if (options.allGpus) {
-    const gpus = probeGpus();
-    if (!gpus || gpus.length === 0) {
-      throw new ConfigError([
-        'worker --all-gpus: nvidia-smi found no GPUs; on a machine without GPUs use --cpu-slots N',
-      ]);
-    }
-    // Each GPU gets a child `sweep worker --gpu N` with the same flags.
-    const passThrough = process.argv.slice(2).filter((arg) => arg !== '--all-gpus' && arg !== 'worker');
-    const entry = process.argv[1] ?? '';
-    await superviseWorkers(
-      process.execPath,
-      gpus.map((gpu) => ({
-        label: `${hostLabel()}-gpu${gpu.index}`,
-        args: [entry, 'worker', '--gpu', String(gpu.index), ...passThrough],
-      })),
+/** `--label gpu_model=A100`, repeatable. */
+function parseLabel(value: string, previous: string[]): string[] {
+  if (!/^[A-Za-z_][A-Za-z0-9_.-]*=.+$/.test(value))
+    throw new InvalidArgumentError('expected NAME=VALUE, e.g. rack=r2.');
+  return [...previous, value];
+}
+
+/** Which GPUs of those nvidia-smi lists this worker owns: the ones asked for, each checked. */
+function ownedGpus(options: WorkerCommandOptions, listed: readonly GpuInfo[] | undefined): GpuInfo[] {
+  const flag = options.allGpus
+    ? '--all-gpus'
+    : options.gpu !== undefined
+      ? `--gpu ${options.gpu}`
+      : `--gpus ${options.gpus?.join(',')}`;
+  if (!listed || listed.length === 0) {
+    throw new ConfigError([`worker ${flag}: nvidia-smi found no GPUs; on a machine without GPUs use --cpu-slots N`]);
+  }
+  if (options.allGpus) return [...listed];
+  const wanted = options.gpu !== undefined ? [options.gpu] : (options.gpus ?? []);
+  const missing = wanted.filter((index) => !listed.some((gpu) => gpu.index === index));
+  if (missing.length > 0) {
+    throw new ConfigError([`worker ${flag}: nvidia-smi lists GPUs ${listed.map((gpu) => gpu.index).join(', ')}`]);
+  }
+  return listed.filter((gpu) => wanted.includes(gpu.index));
+}
+
+/** Each GPU is owned by one worker of the host: a second one would place trials onto a GPU it cannot see used. */
+function lockGpus(stateDir: string, name: string, gpus: readonly GpuInfo[]): void {
+  for (const gpu of gpus) {
+    const taken = ExclusiveLock.acquire(join(stateDir, `gpu-${gpu.uuid}.lock`), `worker ${name}`);
+    if (taken instanceof ExclusiveLock) continue;
+    throw new ExitError(
+      `GPU ${gpu.index} is already owned by ${describeHolder(taken.heldBy, 'another worker')}; stop it first`,
+      2,
     );
-    return;
   }
+}
 
-  if (options.gpu !== undefined) {
-    const gpus = probeGpus();
-    if (gpus && !gpus.some((gpu) => gpu.index === options.gpu)) {
-      throw new ConfigError([
-        `worker --gpu ${options.gpu}: nvidia-smi lists GPUs ${gpus.map((gpu) => gpu.index).join(', ') || '(none)'}`,
-      ]);
-    }
+export async function runWorkerCommand(options: WorkerCommandOptions, command: Command): Promise<void> {
+  const gpuModes = [options.gpu !== undefined, options.gpus !== undefined, options.allGpus === true].filter(Boolean);
+  if (gpuModes.length > 1) throw new UsageError('worker: give at most one of --gpu N, --gpus LIST and --all-gpus');
+  const wantsGpus = gpuModes.length === 1;
+  if (!wantsGpus && options.cpuSlots === undefined) {
+    throw new UsageError('worker: give --gpu N, --gpus LIST, --all-gpus or --cpu-slots N');
   }
-  const cpu = options.cpuSlots !== undefined;
+  const labels: Record<string, string> = { host: hostLabel() };
+  for (const label of options.label) labels[label.slice(0, label.indexOf('='))] = label.slice(label.indexOf('=') + 1);
+
+  const monitor = new GpuMonitor({ intervalMs: options.measureEvery * 1000 });
+  const first = await monitor.start();
+  if (first.error) throw new ExitError(`worker: ${first.error.message}`, 1);
+  const gpus = wantsGpus ? ownedGpus(options, first.gpus) : [];
   const connection = connectionFromOptions(command.opts());
   const stateDir = join(options.dataDir, 'workers');
+  const host = hostLabel();
   // A GPU's default name is its own; CPU workers on one host may be several, so theirs count up.
   const names = options.queue
     ? [options.queue]
-    : cpu
-      ? defaultCpuQueueNames(`${hostLabel()}-cpu`)
-      : [`${hostLabel()}-gpu${options.gpu}`];
+    : !wantsGpus
+      ? defaultCpuQueueNames(`${host}-cpu`)
+      : options.allGpus
+        ? [host]
+        : [`${host}-gpu${gpus.map((gpu) => gpu.index).join('+')}`];
   const { name } = lockQueue(stateDir, names);
+  lockGpus(stateDir, name, gpus);
   await runTrialWorker({
     connection,
     name,
-    visibleDevices: cpu ? '' : String(options.gpu),
-    slots: cpu ? (options.cpuSlots ?? 1) : options.slots,
+    gpus: gpus.map((gpu) => ({
+      index: gpu.index,
+      device: gpu.mig ? gpu.uuid : String(gpu.index),
+      name: gpu.name,
+      memoryTotalMib: gpu.memoryTotalMib,
+    })),
+    slotsPerGpu: options.slots,
+    cpuSlots: options.cpuSlots ?? 0,
+    // Every GPU of the host is this worker's (or the host has none): it may give a trial the whole host.
+    ownsHost: gpus.length === (first.gpus?.length ?? 0),
+    labels,
+    monitor,
     prefetch: options.prefetch,
     pool: options.pool,
     controlQueue: options.controlQueue,
@@ -93,11 +136,23 @@ export async function runWorkerCommand(options: WorkerCommandOptions, command: C
 
 export function registerWorkerCommand(program: Command): void {
   addConnectionOptions(program.command('worker'))
-    .description('run trials on this machine: one worker process per GPU (or CPU slots), polling its pool')
+    .description('run trials on this machine: the GPUs it owns (or CPU slots), placing each trial where it fits')
     .option('--gpu <index>', 'the GPU this worker owns: its trials see only this GPU', parseCount(0))
-    .option('--all-gpus', 'one supervised worker per GPU that nvidia-smi lists')
-    .option('--cpu-slots <n>', 'run up to N trials at once with no GPU visible (machines without GPUs)', parseCount(1))
-    .option('--slots <n>', 'trials sharing the GPU at once (small models)', parseCount(1), 1)
+    .option('--gpus <list>', 'the GPUs this worker owns, e.g. 0,1 (multi-GPU trials get several)', parseGpuList)
+    .option('--all-gpus', 'own every GPU nvidia-smi lists (one worker for the host; may reserve the host)')
+    .option(
+      '--cpu-slots <n>',
+      'run up to N trials at once with no GPU (gpus: 0; on machines without GPUs, all)',
+      parseCount(1),
+    )
+    .option('--slots <n>', 'trials that ask for no particular hardware sharing each GPU at once', parseCount(1), 1)
+    .option('--label <name=value>', 'a label trials may ask for (resources.labels), repeatable', parseLabel, [])
+    .option(
+      '--measure-every <seconds>',
+      'how often GPU memory, utilisation, RAM and load are measured',
+      parsePositive,
+      3,
+    )
     .option('--no-prefetch', 'do not hold the next trial ready behind each running one')
     .option('--queue <name>', "this worker's name (default <host>-gpu<N> or <host>-cpu)")
     .option('--pool <name>', 'the pool whose trials this worker runs', DEFAULT_POOL)

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { InvalidArgumentError } from 'commander';
-import { parseKeyEqualsJson, parsePort } from '../../../src/cli/option-parsers.js';
+import {
+  parseFractionOption,
+  parseKeyEqualsJson,
+  parsePort,
+  parsePositive,
+  parseSize,
+} from '../../../src/cli/option-parsers.js';
 
 test('parsePort accepts 1..65535 and nothing else', () => {
   assert.equal(parsePort('7233'), 7233);
@@ -19,4 +25,35 @@ test('parseKeyEqualsJson collects KEY=JSON values and explains bad ones', () => 
   assert.throws(() => parseKeyEqualsJson('k=text', []), {
     message: `the value of k is not JSON (strings need quotes: k='"text"').`,
   });
+});
+
+test('parsePositive takes numbers > 0, fractions too', () => {
+  assert.equal(parsePositive('4'), 4);
+  assert.equal(parsePositive('0.5'), 0.5);
+  for (const bad of ['0', '-1', '1e3', 'four', '', '.5']) {
+    assert.throws(() => parsePositive(bad), { message: 'expected a number > 0, e.g. 4 or 0.5.' }, bad);
+  }
+});
+
+test('parseSize reads sizes as a spec writes them, in MB', () => {
+  assert.equal(parseSize('10GiB'), 10737);
+  assert.equal(parseSize('512MB'), 512);
+  assert.equal(parseSize('8000'), 8000);
+  for (const bad of ['0', 'lots', '10 bananas', '-1GB']) {
+    assert.throws(() => parseSize(bad), { message: 'expected a size like 10GiB, 512MB or 8000 (MB).' }, bad);
+  }
+});
+
+test('parseFractionOption takes 0 < x <= 1 or a percentage', () => {
+  assert.equal(parseFractionOption('0.75'), 0.75);
+  assert.equal(parseFractionOption('75%'), 0.75);
+  assert.equal(parseFractionOption('33.3%'), 0.333);
+  assert.equal(parseFractionOption('1'), 1);
+  for (const bad of ['0', '0%', '1.5', '150%', 'most', '-0.5', '75 %%']) {
+    assert.throws(
+      () => parseFractionOption(bad),
+      { message: 'expected a fraction 0 < x <= 1 or a percentage like 75%.' },
+      bad,
+    );
+  }
 });

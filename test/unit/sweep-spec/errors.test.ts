@@ -135,7 +135,7 @@ const cases: { name: string; yaml: string; overrides?: SpecOverrides; problems: 
       'parameters.yml:4:10 retries: must be >= 0, got -1',
       'parameters.yml:5:10 timeout: expected a duration like 90s, 30m or 2h, got "soon"',
       'parameters.yml:6:19 resources.gpus: expected a number, got "many"',
-      'parameters.yml:6:25 resources.disk: unknown key; expected one of: gpus, gpu_memory, cpus, memory',
+      'parameters.yml:6:25 resources.disk: unknown key; expected one of: gpus, gpu_memory, gpu_share, gpu_utilization, cpus, memory, reserve, labels',
     ],
   },
   {

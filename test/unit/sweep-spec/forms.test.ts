@@ -129,13 +129,13 @@ parameters:
   assert.equal(trialCount(spec), 8);
 });
 
-test('defaults of a bare mapping: grid, equals style, no retries, one GPU', () => {
+test('defaults of a bare mapping: grid, equals style, no retries, no resources asked', () => {
   const spec = specOf('x: [1, 2]');
   assert.equal(spec.method, 'grid');
   assert.equal(spec.samples, 1);
   assert.equal(spec.args, 'equals');
   assert.equal(spec.retries, 0);
-  assert.deepEqual(spec.resources, { gpus: 1 });
+  assert.deepEqual(spec.resources, {});
   assert.equal(spec.maxTrials, 1_000_000);
 });
 
