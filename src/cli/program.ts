@@ -4,6 +4,7 @@ import { registerServerCommand } from './commands/server.js';
 import { registerValidateCommand } from './commands/validate.js';
 import { registerWorkerCommand } from './commands/worker.js';
 import { registerWorkersCommand } from './commands/workers.js';
+import { registerBatchCommand } from './commands/batch.js';
 import { registerStartCommand } from './commands/start.js';
 import { registerWatchCommand } from './commands/watch.js';
 import { registerStatusCommand } from './commands/status.js';
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
     .exitOverride()
     .configureOutput({ outputError: (message, write) => write(`sweep: ${message.replace(/^error: /, '')}`) });
   registerStartCommand(program);
+  registerBatchCommand(program);
   registerWatchCommand(program);
   registerStatusCommand(program);
   registerResultsCommand(program);

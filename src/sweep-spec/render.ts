@@ -31,6 +31,8 @@ export function paramEnvName(name: string): string {
 }
 
 export function trialName(spec: SweepSpec, index: number, params: Record<string, JsonValue>): string {
+  const given = spec.trialNames?.[index];
+  if (given !== undefined) return given;
   const width = Math.max(3, String(trialCount(spec) - 1).length);
   const parts = varyingParameterNames(spec).map(
     (name) => `${name}=${formatValue(params[name] ?? null).replace(/[^A-Za-z0-9.+-]+/g, '-')}`,

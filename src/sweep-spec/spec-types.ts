@@ -78,6 +78,10 @@ export interface SweepSpec {
   /** Also export each parameter as SWEEP_PARAM_<NAME>. */
   readonly paramEnv: boolean;
   readonly maxTrials: number;
+  /** Names for the trials by index, instead of `t007_lr=…` (a batch file's job names); never from YAML. */
+  readonly trialNames?: readonly string[];
+  /** The batch file this sweep runs (`sweep batch`), absolute, so a rerun finds the sweep again. */
+  readonly batchFile?: string;
   /** Sent to a running trial's process group after each cache update is appended (off by default). */
   readonly updateSignal?: z.infer<typeof updateSignalSchema>;
 }

@@ -83,6 +83,18 @@ export class TestCluster {
     return runSweep([...args, ...extra], { env: this.env });
   }
 
+  /** Waits until `sweep workers` lists the worker: its heartbeats (every 5 s) publish what it owns. */
+  async waitUntilListed(worker: string, timeoutMs = 30_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const listed = await this.sweep(['workers', '--pool', this.pool]);
+      if (new RegExp(`^${worker} `, 'm').test(listed.stdout)) return listed.stdout;
+      if (Date.now() > deadline)
+        throw new Error(`sweep workers never listed ${worker}:\n${listed.stdout}${listed.stderr}`);
+      await delay(250);
+    }
+  }
+
   records(sweepId?: string): TrialRecord[] {
     if (!existsSync(this.recordsFile)) return [];
     return readFileSync(this.recordsFile, 'utf8')

@@ -156,14 +156,8 @@ test('reserve: host runs alone and sees every GPU; gpus: 0 runs on a CPU slot wi
 
 test('a trial no worker could ever hold is refused at start with the reason, and reported when started anyway', async () => {
   const { cluster, name } = await gpuCluster({ gpus: [fakeGpu(0), fakeGpu(1)] }, ['--all-gpus']);
-  const deadline = Date.now() + 30_000;
-  // Workers are known from their heartbeats (every 5 s).
-  while (!(await cluster.sweep(['workers', '--pool', cluster.pool])).stdout.includes(name)) {
-    if (Date.now() > deadline) assert.fail('the worker never showed in sweep workers');
-    await delay(250);
-  }
-  const workers = await cluster.sweep(['workers', '--pool', cluster.pool]);
-  assert.match(workers.stdout, new RegExp(`${name} .* 2× NVIDIA A100-SXM4-80GB \\(80 GiB\\)`));
+  const workers = await cluster.waitUntilListed(name);
+  assert.match(workers, new RegExp(`${name} .* 2× NVIDIA A100-SXM4-80GB \\(80 GiB\\)`));
 
   const parameters = '  x: [1]\n  steps: 1\n  step_ms: 10';
   const four = await cluster.start(parameters, { settings: 'resources: {gpus: 4}' }).then(
