@@ -208,43 +208,30 @@ export async function runTrialWorker(options: TrialWorkerOptions): Promise<void>
     ),
   });
 
-  const workers = await Promise.all(
-    [...permits].map(([shape, permit]) =>
-      Worker.create({
-        connection,
-        namespace: options.connection.namespace,
-        taskQueue: shapeQueue(options.pool, shape),
-        identity,
-        activities,
-        tuner: {
-          activityTaskSlotSupplier: permit,
-          workflowTaskSlotSupplier: { type: 'fixed-size', numSlots: 1 },
-          localActivityTaskSlotSupplier: { type: 'fixed-size', numSlots: 1 },
-          nexusTaskSlotSupplier: { type: 'fixed-size', numSlots: 1 },
-        },
-        // Heartbeats reach the server at least every second, which the self-fencing margin relies on.
-        maxHeartbeatThrottleInterval: '1s',
-        defaultHeartbeatThrottleInterval: '1s',
-        shutdownForceTime: options.killGraceMs + 10_000,
-      }),
-    ),
-  );
-  // What this worker owns, for `sweep start` and `sweep workers` to read from its heartbeats.
-  workers.push(
-    await Worker.create({
+  /** A Temporal worker for trials on one queue, polling as its permits allow. */
+  const trialQueueWorker = (taskQueue: string, permit: CustomSlotSupplier<ActivitySlotInfo>) =>
+    Worker.create({
       connection,
       namespace: options.connection.namespace,
-      taskQueue: capacityQueueName(options.pool, capacity),
+      taskQueue,
       identity,
       activities,
       tuner: {
-        activityTaskSlotSupplier: NO_PERMITS,
+        activityTaskSlotSupplier: permit,
         workflowTaskSlotSupplier: { type: 'fixed-size', numSlots: 1 },
         localActivityTaskSlotSupplier: { type: 'fixed-size', numSlots: 1 },
         nexusTaskSlotSupplier: { type: 'fixed-size', numSlots: 1 },
       },
-    }),
-  );
+      // Heartbeats reach the server at least every second, which the self-fencing margin relies on.
+      maxHeartbeatThrottleInterval: '1s',
+      defaultHeartbeatThrottleInterval: '1s',
+      shutdownForceTime: options.killGraceMs + 10_000,
+    });
+  const workers = await Promise.all([
+    ...[...permits].map(([shape, permit]) => trialQueueWorker(shapeQueue(options.pool, shape), permit)),
+    // What this worker owns, for `sweep start` and `sweep workers` to read from its heartbeats.
+    trialQueueWorker(capacityQueueName(options.pool, capacity), NO_PERMITS),
+  ]);
   if (options.runWorkflows) {
     workers.push(
       await Worker.create({

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { TestCluster, type TrialRecord } from '../helpers/cluster.js';
+import { startSweep } from '../helpers/processes.js';
 import { fakeGpu, FakeGpus, type FakeNvidiaSmiState } from '../helpers/fake-gpus.js';
 import { sharedServerConfig, uniqueName } from '../helpers/temporal.js';
 
@@ -103,6 +104,27 @@ test('a trial that needs more GPU memory than is free waits, says why, and start
   assert.equal(run.devices, '0', 'on the GPU whose memory was freed');
 });
 
+test('another user’s job that appears on a GPU while the sweep runs: later trials that need the memory avoid it', async () => {
+  const { cluster, gpus } = await gpuCluster({ gpus: [fakeGpu(0), fakeGpu(1)] }, ['--gpus', '0,1']);
+  const sweepId = await cluster.start('  x: [1, 2, 3, 4, 5, 6]\n  steps: 3\n  step_ms: 200', {
+    settings: 'resources: {gpus: 1, gpu_memory: 40GiB}',
+  });
+  await cluster.waitForRecords((records) =>
+    records.some((record) => record.sweep === sweepId && record.event === 'end'),
+  );
+  gpus.addApp({ gpuUuid: 'GPU-fake-0', pid: 999_998, usedMemoryMib: 70 * GIB });
+  gpus.setGpu(0, { memoryFreeMib: 10 * GIB });
+  const appearedAt = Date.now();
+  assert.equal((await cluster.sweep(['watch', sweepId])).code, 0);
+  // A measurement takes up to 0.2 s to see it, and a trial placed just before may start just after.
+  const later = spans(cluster.records(sweepId)).filter((run) => run.from > appearedAt + 1000);
+  assert.ok(later.length > 0, 'some trials started after the other job appeared');
+  assert.ok(
+    later.every((run) => run.devices === '1'),
+    `trials after it kept off GPU 0: ${JSON.stringify(later)}`,
+  );
+});
+
 test('a 2-GPU trial gets two distinct GPUs; two of them on a 3-GPU host take turns and never deadlock', async () => {
   const { cluster } = await gpuCluster({ gpus: [fakeGpu(0), fakeGpu(1), fakeGpu(2)] }, ['--all-gpus']);
   const sweepId = await cluster.start('  x: [1, 2, 3]\n  steps: 3\n  step_ms: 200', {
@@ -180,6 +202,13 @@ test('a trial no worker could ever hold is refused at start with the reason, and
     args: ['--wait-for-capacity'],
   });
   await statusUntil(cluster, anyway, /no live worker can run its trials: every trial needs 900 GiB GPU memory/);
+  const watch = startSweep(['watch', anyway], { env: { ...process.env, TEMPORAL_ADDRESS: cluster.address } });
+  await watch.waitForOutput(
+    /no live worker can run its trials: every trial needs 900 GiB GPU memory/,
+    30_000,
+    'stderr',
+  );
+  await watch.signal('SIGTERM');
   // The worker it was offered to gave it back with the reason, which the trial keeps.
   await statusUntil(cluster, anyway, new RegExp(`waiting: t0: needs 900 GiB GPU memory; the largest GPU of ${name}`));
   assert.equal((await cluster.sweep(['cancel', anyway])).code, 0);
