@@ -5,6 +5,7 @@ import { registerValidateCommand } from './commands/validate.js';
 import { registerWorkerCommand } from './commands/worker.js';
 import { registerWorkersCommand } from './commands/workers.js';
 import { registerBatchCommand } from './commands/batch.js';
+import { registerHostsCommand } from './commands/hosts.js';
 import { registerStartCommand } from './commands/start.js';
 import { registerWatchCommand } from './commands/watch.js';
 import { registerStatusCommand } from './commands/status.js';
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   registerExpandCommand(program);
   registerWorkerCommand(program);
   registerWorkersCommand(program);
+  registerHostsCommand(program);
   registerServerCommand(program);
   return program;
 }

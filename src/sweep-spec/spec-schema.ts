@@ -15,7 +15,8 @@ const duration = z.union([z.string(), z.number()]).transform((value, context) =>
   return seconds;
 });
 
-const size = z.union([z.string(), z.number()]).transform((value, context) => {
+/** A size as specs write it (`10GiB`, `512MB`, `8000`), in decimal MB. */
+export const size = z.union([z.string(), z.number()]).transform((value, context) => {
   const mb = parseSizeMb(value);
   if (mb === undefined) {
     context.addIssue({
@@ -58,7 +59,8 @@ const resourcesSchema = z.strictObject({
   labels: z.record(z.string(), labelValue).optional(),
 });
 
-const shortName = z
+/** Names of pools and sweeps (and of hosts in an inventory). */
+export const shortName = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'expected up to 63 letters, digits, ".", "_" or "-"');
 

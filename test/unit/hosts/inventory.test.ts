@@ -1,0 +1,150 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { ConfigError } from '../../../src/errors.js';
+import { loadInventory } from '../../../src/hosts/inventory.js';
+import { sshHostConfig } from '../../../src/hosts/ssh-config.js';
+import { tempDir } from '../../helpers/temporal.js';
+
+function problemsOf(run: () => unknown): readonly string[] {
+  try {
+    run();
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, String(error));
+    return error.problems;
+  }
+  return assert.fail('expected a ConfigError');
+}
+
+const SSH_CONFIG = `
+Host gpu-box
+  HostName 10.0.0.7
+  User ben
+  Port 2222
+  IdentityFile ~/.ssh/lab_%h
+  ProxyJump bastion
+
+Host *.lab !skip.lab
+  User labuser
+
+Match host never
+  User ignored
+
+Host *
+  IdentityFile ~/.ssh/id_ed25519
+  User fallback
+`;
+
+test('~/.ssh/config: the first value wins, patterns with * and !, IdentityFile tokens, Match skipped', () => {
+  assert.deepEqual(sshHostConfig(SSH_CONFIG, 'gpu-box', '/home/me'), {
+    hostName: '10.0.0.7',
+    user: 'ben',
+    port: 2222,
+    identityFiles: ['/home/me/.ssh/lab_10.0.0.7', '/home/me/.ssh/id_ed25519'],
+    proxyJump: 'bastion',
+  });
+  assert.equal(sshHostConfig(SSH_CONFIG, 'a.lab', '/home/me').user, 'labuser');
+  assert.equal(sshHostConfig(SSH_CONFIG, 'skip.lab', '/home/me').user, 'fallback');
+  assert.deepEqual(sshHostConfig('', 'x', '/home/me'), { identityFiles: [] });
+});
+
+test('hosts.yml: defaults, aliases resolved through ~/.ssh/config, the agent where no key is given', () => {
+  const dir = tempDir('inventory');
+  const file = join(dir, 'hosts.yml');
+  writeFileSync(
+    file,
+    [
+      'pool: lab',
+      'hosts:',
+      '  - address: gpu-box',
+      '    gpus: [0, 1]',
+      '    labels: { gpu_model: A100, rack: 2 }',
+      '  - name: cpu1',
+      '    address: 10.0.0.9',
+      '    key: ~/.ssh/cpu_key',
+      '    gpus: all',
+      '    max_gpus: 2',
+      '    min_gpu_memory: 10GiB',
+      '    remote_dir: /scratch/sweep',
+    ].join('\n'),
+  );
+  const [box, cpu] = loadInventory([file], { home: '/home/me', sshConfig: SSH_CONFIG, localUser: 'me' });
+  assert.deepEqual(box, {
+    name: 'gpu-box',
+    address: '10.0.0.7',
+    port: 2222,
+    user: 'ben',
+    keyFiles: ['/home/me/.ssh/lab_10.0.0.7', '/home/me/.ssh/id_ed25519'],
+    agent: true,
+    proxyJump: 'bastion',
+    gpus: [0, 1],
+    labels: { gpu_model: 'A100', rack: '2' },
+    pool: 'lab',
+    remoteDir: '~/sweep',
+    file,
+  });
+  assert.equal(cpu?.user, 'fallback', 'Host * applies to any name');
+  assert.deepEqual(cpu?.keyFiles, ['/home/me/.ssh/cpu_key']);
+  assert.equal(cpu?.agent, false);
+  assert.equal(cpu?.maxGpus, 2);
+  assert.equal(cpu?.remoteDir, '/scratch/sweep');
+  assert.ok(cpu?.minGpuMemoryMb !== undefined && cpu.minGpuMemoryMb > 10_000);
+});
+
+test('every problem at once, located: hosts.yml:7:11 hosts[1].port, unknown keys, a bad list', () => {
+  const dir = tempDir('inventory-bad');
+  const file = join(dir, 'hosts.yml');
+  writeFileSync(
+    file,
+    [
+      'hosts:',
+      '  - address: a',
+      '    port: 22',
+      '    gpus: [0]',
+      '    max_gpus: 1',
+      '  - address: b',
+      '    port: "seventy"',
+      '    adress: typo',
+      '  - name: a',
+      '    address: c',
+    ].join('\n'),
+  );
+  assert.deepEqual(
+    problemsOf(() => loadInventory([file], { home: dir, sshConfig: '', localUser: 'me' })),
+    [
+      `${file}:5:5 hosts[0].max_gpus: goes with gpus: all (a list already says which GPUs)`,
+      `${file}:7:11 hosts[1].port: expected a port number 1-65535, got "seventy"`,
+      `${file}:8:5 hosts[1].adress: unknown key; did you mean "address"?`,
+    ],
+  );
+});
+
+test('ml-scheduler machine files are read as they are, looked up with .yaml and under ~/.local/var/', () => {
+  const home = tempDir('inventory-home');
+  mkdirSync(join(home, '.local', 'var'), { recursive: true });
+  writeFileSync(
+    join(home, '.local', 'var', 'machine.yaml'),
+    'username: ben\nip: 105.29.123.241\nport: 22\nssh_key_path: ~/.ssh/id_ssh_key\n',
+  );
+  const dir = tempDir('inventory-cwd');
+  writeFileSync(join(dir, 'machine2.yaml'), 'username: ann\nip: 105.29.123.242\n');
+  const hosts = loadInventory(['machine', join(dir, 'machine2')], { home, sshConfig: '', localUser: 'me' });
+  assert.deepEqual(
+    hosts.map((host) => [host.name, `${host.user}@${host.address}:${host.port}`, host.keyFiles, host.agent]),
+    [
+      ['105.29.123.241', 'ben@105.29.123.241:22', [join(home, '.ssh/id_ssh_key')], false],
+      ['105.29.123.242', 'ann@105.29.123.242:22', [], true],
+    ],
+  );
+  assert.deepEqual(
+    problemsOf(() => loadInventory(['nowhere'], { home, sshConfig: '' })),
+    [`nowhere: no such file (also looked for nowhere.yaml and under ${join(home, '.local', 'var')})`],
+  );
+  writeFileSync(join(dir, 'dup.yaml'), 'username: x\nip: 105.29.123.242\n');
+  assert.match(
+    problemsOf(() => loadInventory([join(dir, 'machine2.yaml'), join(dir, 'dup.yaml')], { home, sshConfig: '' }))[0] ??
+      '',
+    /host "105\.29\.123\.242" is also in .*machine2\.yaml/,
+  );
+});
