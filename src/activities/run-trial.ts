@@ -1,4 +1,12 @@
-import { appendFileSync, createWriteStream, mkdirSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
+import {
+  appendFileSync,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  rmSync,
+  writeFileSync,
+  type WriteStream,
+} from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -116,7 +124,8 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
     const logsDir = join(trialDir, 'logs');
     mkdirSync(logsDir, { recursive: true });
     const argv = fillTrialDir(plan.argv, trialDir);
-    const cwd = plan.workdir ?? process.cwd();
+    // The spec's workdir, else where the sweep was started when this host has it, else the worker's directory.
+    const cwd = plan.workdir ?? (plan.startDir && existsSync(plan.startDir) ? plan.startDir : process.cwd());
     const how = { command: shownArgv(argv), cwd };
 
     // The previous attempt's worker died while its process ran: if the process finished and its outcome was

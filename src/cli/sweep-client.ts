@@ -29,7 +29,7 @@ export async function startSweep(
   extra: { readonly indices?: readonly number[]; readonly retryOf?: string } = {},
 ): Promise<string> {
   const sweepId = newSweepId(spec.name, new Date(), randomBytes(2).toString('hex'));
-  options = { ...options, honourResources: true };
+  options = { ...options, honourResources: true, startDir: options.startDir ?? process.cwd() };
   const input: SweepInput = { sweepId, spec, options, ...(extra.indices ? { indices: extra.indices } : {}) };
   const memo: SweepMemo = {
     spec,

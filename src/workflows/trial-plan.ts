@@ -37,8 +37,10 @@ export interface TrialPlan {
   readonly argv: readonly string[];
   /** The spec's env and SWEEP_PARAMS (and SWEEP_PARAM_*), before the worker adds its own. */
   readonly env: Readonly<Record<string, string>>;
-  /** Where the command runs (default: the worker's directory). */
+  /** Where the command runs, as the spec says (it must exist). */
   readonly workdir?: string;
+  /** Where `sweep start` ran: where the command runs without a workdir, if it exists on the worker's host. */
+  readonly startDir?: string;
   /** The sweep whose trial directory the trial uses: its own, or the one a retry continues. */
   readonly directorySweepId: string;
   readonly policy: TrialPolicy;
@@ -54,6 +56,7 @@ export function planTrial(spec: SweepSpec, index: number, sweepId: string, optio
     argv,
     env,
     ...(spec.workdir === undefined ? {} : { workdir: spec.workdir }),
+    ...(options.startDir === undefined ? {} : { startDir: options.startDir }),
     directorySweepId: options.origin ?? sweepId,
     policy: {
       pool: options.pool,

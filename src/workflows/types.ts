@@ -140,6 +140,11 @@ export interface SweepOptions {
    * specs carry `gpus: 1` whether or not anyone wrote it, so their trials keep the pool's own queue.
    */
   readonly honourResources?: true;
+  /**
+   * The directory `sweep start` ran in: a relative command resolves there, on the worker's host when it exists
+   * there (the same machine, or shared storage), as a researcher means `python train.py`.
+   */
+  readonly startDir?: string;
 }
 
 export interface SweepCounts {
