@@ -2,6 +2,7 @@
 // IdentityFile and ProxyJump, with OpenSSH's rules (the first value obtained wins; `Host` patterns with `*`,
 // `?` and `!`; `Match` blocks are skipped, as their conditions need a live connection). Pure.
 import { homedir } from 'node:os';
+import { patternListMatches } from './ssh-patterns.js';
 
 export interface SshHostConfig {
   readonly hostName?: string;
@@ -15,28 +16,6 @@ export interface SshHostConfig {
 interface Block {
   readonly patterns: readonly string[];
   readonly options: readonly (readonly [string, string])[];
-}
-
-/** `*.lab`, `gpu?`, `!gpu9`: OpenSSH's glob, whole-name. */
-function globMatches(pattern: string, name: string): boolean {
-  const regex = new RegExp(
-    `^${pattern
-      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-      .replace(/\*/g, '.*')
-      .replace(/\?/g, '.')}$`,
-    'i',
-  );
-  return regex.test(name);
-}
-
-function blockMatches(patterns: readonly string[], alias: string): boolean {
-  let matched = false;
-  for (const pattern of patterns) {
-    if (pattern.startsWith('!')) {
-      if (globMatches(pattern.slice(1), alias)) return false;
-    } else if (globMatches(pattern, alias)) matched = true;
-  }
-  return matched;
 }
 
 function parseBlocks(text: string): Block[] {
@@ -74,7 +53,7 @@ export function sshHostConfig(text: string, alias: string, home = homedir()): Ss
   const first = new Map<string, string>();
   const identityFiles: string[] = [];
   for (const block of parseBlocks(text)) {
-    if (!blockMatches(block.patterns, alias)) continue;
+    if (!patternListMatches(block.patterns, alias)) continue;
     for (const [keyword, value] of block.options) {
       if (keyword === 'identityfile') identityFiles.push(value);
       else if (!first.has(keyword)) first.set(keyword, value);
