@@ -19,7 +19,7 @@ test('sweep signal update reaches every running Python trial in order, and every
   writeFileSync(
     spec,
     `command: [python3, ${JSON.stringify(UPDATE_TRIAL)}]\nargs: none\nenv: {RECORDS: ${JSON.stringify(owner.recordsFile)}}\n` +
-      'parameters:\n  x: [0, 1, 2, 3, 4]\n  steps: 80\n  step_ms: 100\n',
+      'parameters:\n  x: [0, 1, 2, 3, 4]\n  steps: 30\n  step_ms: 100\n  until_version: 3\n',
   );
   const started = await owner.sweep(['start', spec]);
   assert.equal(started.code, 0, started.stderr);
