@@ -403,7 +403,7 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
     } catch (error) {
       if (!(error instanceof DoesNotFit)) throw error;
       throw attemptFailure.handedBack(`${deps.workerName}: ${error.reason}; back to the pool`, {
-        reason: `${error.reason}`,
+        reason: error.reason,
         never: error.never,
       });
     } finally {

@@ -58,6 +58,11 @@ export type Fit =
 /** Memory a trial claimed counts against measured free RAM for this long: until its process can have taken it. */
 export const MEMORY_CLAIM_SETTLES_MS = 30_000;
 
+/** Trials that ask for nothing in particular still fit on a GPU: its `--slots`, unless others hold it. */
+export function anySlotsLeft(onGpu: readonly Pick<Allocation, 'shape'>[], slotsPerGpu: number): number {
+  return onGpu.every((allocation) => allocation.shape === 'any') ? slotsPerGpu - onGpu.length : 0;
+}
+
 export function gpuName(capacity: WorkerCapacity, index: number): string {
   return capacity.gpus.length === 1 ? capacity.name : `${capacity.name}-gpu${index}`;
 }
@@ -201,7 +206,7 @@ function placeOnGpus(
   for (const gpu of gpus) {
     const on = allocations.filter((allocation) => allocation.gpus.includes(gpu.index));
     const free = anySlot
-      ? on.every((a) => a.shape === 'any') && on.length < capacity.slotsPerGpu
+      ? anySlotsLeft(on, capacity.slotsPerGpu) > 0
       : request?.gpuShare
         ? on.every((a) => a.shared)
         : on.length === 0;

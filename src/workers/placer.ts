@@ -1,5 +1,13 @@
 import { shapeOf, type ResourceRequest, type TrialShape } from '../workflows/resource-request.js';
-import { fit, gpuName, type Allocation, type Fit, type Measured, type WorkerCapacity } from './placement-fit.js';
+import {
+  anySlotsLeft,
+  fit,
+  gpuName,
+  type Allocation,
+  type Fit,
+  type Measured,
+  type WorkerCapacity,
+} from './placement-fit.js';
 
 /** Where the last measurement comes from (the GPU monitor), and how to ask for a fresh one. */
 export interface MeasurementSource {
@@ -155,7 +163,7 @@ export class Placer {
       if (gpus.length === 0) return cpuFree;
       return gpus.reduce((total, gpu) => {
         const there = on(gpu.index);
-        return total + (there.every((allocation) => allocation.shape === 'any') ? slotsPerGpu - there.length : 0);
+        return total + anySlotsLeft(there, slotsPerGpu);
       }, 0);
     }
     const wanted = Number(shape.slice('gpus-'.length));

@@ -108,14 +108,13 @@ const NO_PERMITS: CustomSlotSupplier<ActivitySlotInfo> = {
   releaseSlot: () => {},
 };
 
-/** `2 GPUs (0, 1), 1 slot each, 2 CPU slots`. */
+/** `2 GPU(s) (CUDA_VISIBLE_DEVICES 0,1), 1 slot(s) each, 2 CPU slot(s)`, or `CPU only, 4 slot(s)`. */
 function describeCapacity(capacity: WorkerCapacity): string {
   const gpus = capacity.gpus.length
     ? `${capacity.gpus.length} GPU(s) (CUDA_VISIBLE_DEVICES ${capacity.gpus.map((gpu) => gpu.device).join(',')}), ${capacity.slotsPerGpu} slot(s) each`
     : 'CPU only';
-  const cpu = capacity.cpuSlots > 0 && capacity.gpus.length > 0 ? `, ${capacity.cpuSlots} CPU slot(s)` : '';
-  const cpuOnly = capacity.gpus.length === 0 ? `, ${capacity.cpuSlots} slot(s)` : '';
-  return `${gpus}${cpu}${cpuOnly}`;
+  const cpu = capacity.cpuSlots > 0 ? `, ${capacity.cpuSlots} ${capacity.gpus.length ? 'CPU ' : ''}slot(s)` : '';
+  return `${gpus}${cpu}`;
 }
 
 /**

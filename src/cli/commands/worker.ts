@@ -6,7 +6,7 @@ import { describeHolder, ExclusiveLock } from '../../host/exclusive-lock.js';
 import { defaultDataDir } from '../../server/data-dir.js';
 import { CONTROL_QUEUE, DEFAULT_POOL } from '../../temporal/names.js';
 import { GpuMonitor } from '../../workers/gpu-monitor.js';
-import type { GpuInfo } from '../../workers/gpu-probe.js';
+import { probeGpus, type GpuInfo } from '../../workers/gpu-probe.js';
 import { defaultCpuQueueNames, lockQueue } from '../../workers/queue-lock.js';
 import { runTrialWorker } from '../../workers/trial-worker.js';
 import { addConnectionOptions, connectionFromOptions } from '../connection-flags.js';
@@ -90,10 +90,12 @@ export async function runWorkerCommand(options: WorkerCommandOptions, command: C
   const labels: Record<string, string> = { host: hostLabel() };
   for (const label of options.label) labels[label.slice(0, label.indexOf('='))] = label.slice(label.indexOf('=') + 1);
 
-  const monitor = new GpuMonitor({ intervalMs: options.measureEvery * 1000 });
+  // A CPU worker measures RAM only: it never runs nvidia-smi again after asking once which GPUs the host has.
+  const monitor = new GpuMonitor({ intervalMs: options.measureEvery * 1000, gpus: wantsGpus });
   const first = await monitor.start();
   if (first.error) throw new ExitError(`worker: ${first.error.message}`, 1);
   const gpus = wantsGpus ? ownedGpus(options, first.gpus) : [];
+  const hostGpus = wantsGpus ? first.gpus : probeGpus();
   const connection = connectionFromOptions(command.opts());
   const stateDir = join(options.dataDir, 'workers');
   const host = hostLabel();
@@ -119,7 +121,7 @@ export async function runWorkerCommand(options: WorkerCommandOptions, command: C
     slotsPerGpu: options.slots,
     cpuSlots: options.cpuSlots ?? 0,
     // Every GPU of the host is this worker's (or the host has none): it may give a trial the whole host.
-    ownsHost: gpus.length === (first.gpus?.length ?? 0),
+    ownsHost: gpus.length === (hostGpus?.length ?? 0),
     labels,
     monitor,
     prefetch: options.prefetch,
