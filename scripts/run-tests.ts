@@ -9,6 +9,7 @@ import { startDevServer } from '../src/server/dev-server.js';
 import { resolveTemporalBinary } from '../src/server/temporal-binary.js';
 import { freePort } from '../test/helpers/free-port.js';
 import { buildProject } from './build-project.js';
+import { ensureSystemPackages } from './system-packages.js';
 
 function testFiles(paths: readonly string[]): string[] {
   return paths.flatMap((path) => {
@@ -21,6 +22,7 @@ function testFiles(paths: readonly string[]): string[] {
 
 const files = testFiles(process.argv.length > 2 ? process.argv.slice(2) : ['test']).sort();
 buildProject();
+ensureSystemPackages();
 
 const binary = await resolveTemporalBinary();
 const dataDir = mkdtempSync(join(tmpdir(), 'sweep-test-server-'));

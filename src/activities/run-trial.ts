@@ -8,7 +8,7 @@ import {
   type WriteStream,
 } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
-import { delimiter, join } from 'node:path';
+import { delimiter, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CancelledFailure, Context, log } from '@temporalio/activity';
 import { fillTrialDir } from '../sweep-spec/render.js';
@@ -39,6 +39,8 @@ export interface TrialRunnerDeps {
   readonly host: string;
   /** Root of the per-trial directories: `<trialsDir>/<sweep>/<trial>/`. */
   readonly trialsDir: string;
+  /** The project copy this worker's trials run in (`sweep hosts up` syncs it): where the sweep started does not count. */
+  readonly projectDir?: string;
   /** How long a cancelled trial gets between SIGTERM and SIGKILL. */
   readonly killGraceMs: number;
   /** How often progress is heartbeated (the SDK throttles what reaches the server). */
@@ -124,8 +126,11 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
     const logsDir = join(trialDir, 'logs');
     mkdirSync(logsDir, { recursive: true });
     const argv = fillTrialDir(plan.argv, trialDir);
-    // The spec's workdir, else where the sweep was started when this host has it, else the worker's directory.
-    const cwd = plan.workdir ?? (plan.startDir && existsSync(plan.startDir) ? plan.startDir : process.cwd());
+    // The spec's workdir (relative to the project copy on a synced host), else the project copy, else where the
+    // sweep was started when this host has it, else the worker's directory.
+    const cwd = deps.projectDir
+      ? resolve(deps.projectDir, plan.workdir ?? '.')
+      : (plan.workdir ?? (plan.startDir && existsSync(plan.startDir) ? plan.startDir : process.cwd()));
     const how = { command: shownArgv(argv), cwd };
 
     // The previous attempt's worker died while its process ran: if the process finished and its outcome was

@@ -5,6 +5,7 @@ import { registerValidateCommand } from './commands/validate.js';
 import { registerWorkerCommand } from './commands/worker.js';
 import { registerWorkersCommand } from './commands/workers.js';
 import { registerBatchCommand } from './commands/batch.js';
+import { registerFetchCommand } from './commands/fetch.js';
 import { registerHostsCommand } from './commands/hosts.js';
 import { registerStartCommand } from './commands/start.js';
 import { registerWatchCommand } from './commands/watch.js';
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerWorkerCommand(program);
   registerWorkersCommand(program);
   registerHostsCommand(program);
+  registerFetchCommand(program);
   registerServerCommand(program);
   return program;
 }

@@ -3,7 +3,7 @@
 // expected a port number 1-65535, got "seventy"`), nothing half accepted.
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { parseAt, parseEachKey, Problems } from '../sweep-spec/diagnostics.js';
@@ -35,6 +35,16 @@ export interface InventoryHost {
   readonly pool: string;
   /** The project's directory on the host. */
   readonly remoteDir: string;
+  /** Node on the host: `node` on its PATH unless the inventory names one. */
+  readonly node: string;
+  /** CPU trial slots for the host's worker (default: none on a GPU host, one per core on a CPU-only host). */
+  readonly cpuSlots?: number;
+  /** The local project directory synced to remoteDir, with its include and exclude rules. */
+  readonly projectDir: string;
+  readonly include: readonly string[];
+  readonly exclude: readonly string[];
+  /** The Temporal address as the host reaches it, where it differs from the CLI's. */
+  readonly temporalAddress?: string;
   /** The file it came from. */
   readonly file: string;
 }
@@ -49,6 +59,8 @@ const port = z.union([z.number(), z.string()]).transform((value, context) => {
   return z.NEVER;
 });
 
+const hostPort = z.string().regex(/^[^\s:]+:\d+$/, 'expected host:port, e.g. 10.0.0.1:7233');
+
 const hostSchema = z.strictObject({
   name: shortName.optional(),
   address: z.string().min(1),
@@ -62,6 +74,9 @@ const hostSchema = z.strictObject({
   labels: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
   pool: shortName.optional(),
   remote_dir: z.string().min(1).optional(),
+  node: z.string().min(1).optional(),
+  cpu_slots: z.int().min(0).optional(),
+  temporal_address: hostPort.optional(),
 });
 
 const inventorySchema = z.strictObject({
@@ -70,6 +85,12 @@ const inventorySchema = z.strictObject({
   key: z.string().min(1).optional(),
   pool: shortName.optional(),
   remote_dir: z.string().min(1).optional(),
+  node: z.string().min(1).optional(),
+  temporal_address: hostPort.optional(),
+  /** What `up` and `sync` copy: this directory (relative to the inventory file), less the excludes. */
+  project_dir: z.string().min(1).optional(),
+  include: z.array(z.string().min(1)).optional(),
+  exclude: z.array(z.string().min(1)).optional(),
   hosts: z.array(z.unknown()).min(1),
 });
 
@@ -86,6 +107,8 @@ export interface InventoryOptions {
   /** `~/.ssh/config`'s text; read from `home` when not given. */
   readonly sshConfig?: string;
   readonly localUser?: string;
+  /** Where an ml-scheduler machine file's project is (default: the current directory). */
+  readonly cwd?: string;
 }
 
 /** As given, with `.yaml` added, then under `~/.local/var/` (where ml-scheduler looked). */
@@ -159,6 +182,7 @@ export function loadInventory(paths: readonly string[], options: InventoryOption
   const sshConfigPath = join(home, '.ssh', 'config');
   const sshConfig = options.sshConfig ?? (existsSync(sshConfigPath) ? readFileSync(sshConfigPath, 'utf8') : '');
   const localUser = options.localUser ?? userInfo().username;
+  const cwd = options.cwd ?? process.cwd();
   const problems: string[] = [];
   const hosts: InventoryHost[] = [];
   for (const path of paths) {
@@ -171,6 +195,8 @@ export function loadInventory(paths: readonly string[], options: InventoryOption
       const ssh = sshHostConfig(sshConfig, fields.address, home);
       const key = fields.key ?? defaults.key;
       const user = fields.user ?? defaults.user ?? ssh.user ?? localUser;
+      const isMachineFile = defaults.hosts === undefined;
+      const temporalAddress = fields.temporal_address ?? defaults.temporal_address;
       hosts.push({
         name: fields.name ?? fields.address,
         address: ssh.hostName ?? fields.address,
@@ -185,6 +211,13 @@ export function loadInventory(paths: readonly string[], options: InventoryOption
         labels: Object.fromEntries(Object.entries(fields.labels ?? {}).map(([label, value]) => [label, String(value)])),
         pool: fields.pool ?? defaults.pool ?? DEFAULT_POOL,
         remoteDir: fields.remote_dir ?? defaults.remote_dir ?? DEFAULT_REMOTE_DIR,
+        node: fields.node ?? defaults.node ?? 'node',
+        ...(fields.cpu_slots === undefined ? {} : { cpuSlots: fields.cpu_slots }),
+        // ml-scheduler's machine files live anywhere (~/.local/var/); their project is where sweep runs.
+        projectDir: resolve(isMachineFile ? cwd : dirname(file), defaults.project_dir ?? '.'),
+        include: defaults.include ?? [],
+        exclude: defaults.exclude ?? [],
+        ...(temporalAddress ? { temporalAddress } : {}),
         file,
       });
     }

@@ -46,6 +46,7 @@ export interface TrialWorkerOptions {
   readonly pool: string;
   readonly controlQueue: string;
   readonly trialsDir: string;
+  readonly projectDir?: string;
   /** Where the worker records its trials' process groups, to clean up after a crashed predecessor. */
   readonly stateDir: string;
   readonly killGraceMs: number;
@@ -176,6 +177,7 @@ export async function runTrialWorker(options: TrialWorkerOptions): Promise<void>
     workerName: options.name,
     host: hostname(),
     trialsDir: options.trialsDir,
+    ...(options.projectDir ? { projectDir: options.projectDir } : {}),
     killGraceMs: options.killGraceMs,
     heartbeatEveryMs: 1000,
     serverWatch,

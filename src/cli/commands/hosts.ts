@@ -1,6 +1,33 @@
+import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
+import { ExitError, UsageError } from '../../errors.js';
+import {
+  bringUp,
+  bundleCache,
+  hostTemporalAddress,
+  probeHost,
+  probedGpus,
+  syncProject,
+  STATE_DIR,
+} from '../../hosts/bring-up.js';
+import { eachHost, hostsSummary, type HostResult } from '../../hosts/each-host.js';
+import { rememberInventory } from '../../hosts/remote-trials.js';
+import { defaultDataDir } from '../../server/data-dir.js';
+import { knownHostsFile, sshFlags, sshOptionsOf, type SshFlagValues } from './hosts-options.js';
+import { chooseGpus } from '../../hosts/host-workers.js';
 import { loadInventory, type InventoryHost } from '../../hosts/inventory.js';
-import { formatTable } from '../table.js';
+import { runAgent, statusSchema, stopSchema, type HostProbe, type HostStatus } from '../../hosts/remote-agent.js';
+import { sweepRoot } from '../../hosts/worker-bundle.js';
+import { connectClient, type ConnectionConfig } from '../../temporal/connection-config.js';
+import { gpuQueueKey, trialStateKey } from '../../temporal/search-attributes.js';
+import { addConnectionOptions, connectionFromOptions } from '../connection-flags.js';
+import { registeredWorkers, type RegisteredWorker } from '../pool-capacity.js';
+import { formatDuration, formatTable } from '../table.js';
+
+interface HostsOptions extends SshFlagValues {
+  json: boolean;
+  host: string[];
+}
 
 function gpusCell(host: InventoryHost): string {
   const which = host.gpus === 'all' ? 'all' : host.gpus.join(',');
@@ -33,14 +60,302 @@ function listHosts(files: string[], options: { json: boolean }): void {
   process.stdout.write(`${formatTable(header, rows)}\n`);
 }
 
+/** The inventory's hosts, less those `--host` leaves out (a name that is not there is a usage error). */
+function selectedHosts(files: readonly string[], wanted: readonly string[]): InventoryHost[] {
+  const hosts = loadInventory(files);
+  const unknown = wanted.filter((name) => !hosts.some((host) => host.name === name));
+  if (unknown.length > 0) {
+    throw new UsageError(
+      `--host ${unknown.join(', ')}: not in the inventory (it has ${hosts.map((host) => host.name).join(', ')})`,
+    );
+  }
+  return wanted.length ? hosts.filter((host) => wanted.includes(host.name)) : hosts;
+}
+
+/** Prints each failure on stderr and the summary; a command with a failed host exits 1. */
+function finish(results: readonly HostResult<unknown>[], done: string): void {
+  for (const result of results) if (result.error) process.stderr.write(`${result.error.message}\n`);
+  const summary = hostsSummary(results, done);
+  if (results.some((result) => result.error)) throw new ExitError(summary, 1);
+  process.stderr.write(`${summary}\n`);
+}
+
+function jsonResults<T>(results: readonly HostResult<T>[], shape: (value: T) => object): string {
+  return `${JSON.stringify(
+    results.map((result) => ({
+      host: result.host.name,
+      ok: !result.error,
+      ...(result.node ? { node: result.node } : {}),
+      ...(result.error ? { step: result.error.step, error: result.error.reason } : {}),
+      ...(result.value === undefined ? {} : shape(result.value)),
+    })),
+  )}\n`;
+}
+
+function megabytes(mb: number): string {
+  return mb >= 10_000
+    ? `${(mb / 1000).toFixed(0)} GB`
+    : mb >= 1000
+      ? `${(mb / 1000).toFixed(1)} GB`
+      : `${Math.round(mb)} MB`;
+}
+
+interface CheckReport {
+  readonly probe: HostProbe;
+  readonly gpus: string;
+  readonly temporalAddress: string;
+}
+
+async function checkHosts(files: string[], options: HostsOptions, command: Command): Promise<void> {
+  const connection = connectionFromOptions(command.opts());
+  const hosts = selectedHosts(files, options.host);
+  const results = await eachHost(hosts, sshOptionsOf(options), async (session, host): Promise<CheckReport> => {
+    const temporalAddress = hostTemporalAddress(host, connection);
+    const probe = await probeHost(session, host, temporalAddress);
+    const found = probedGpus(host, probe);
+    const choice = chooseGpus(host, found);
+    const gpus =
+      'problem' in choice
+        ? choice.problem
+        : found.length === 0
+          ? 'none (CPU work only)'
+          : `${found.length}: ${[...new Set(found.map((gpu) => gpu.name))].join(', ')}; using ${choice.gpus.join(',') || 'none'}`;
+    return { probe, gpus, temporalAddress };
+  });
+  if (options.json) {
+    process.stdout.write(jsonResults(results, (report) => report));
+  } else {
+    const header = ['host', 'ssh', 'os', 'node', 'gpus', 'ram free', 'disk free', 'temporal'];
+    const rows = results.map(({ host, value, error, node }) => {
+      if (!value) return [host.name, error?.step === 'ssh' ? 'FAILED' : 'ok', '', node ?? '', '', '', '', ''];
+      const { probe } = value;
+      return [
+        host.name,
+        'ok',
+        `${probe.distro ?? probe.platform} (${probe.arch})`,
+        probe.node,
+        value.gpus,
+        megabytes(probe.memory.availableMb),
+        megabytes(probe.disk.freeMb),
+        probe.temporal.reachable
+          ? `${value.temporalAddress} ok (${probe.temporal.ms ?? 0} ms)`
+          : `${value.temporalAddress} UNREACHABLE: ${probe.temporal.error ?? ''}`,
+      ];
+    });
+    process.stdout.write(`${formatTable(header, rows)}\n`);
+  }
+  finish(results, 'checked');
+}
+
+function describeUp(outcome: Awaited<ReturnType<typeof bringUp>>): string {
+  const sent = [
+    outcome.bundle.sent ? `worker bundle ${outcome.bundle.id} sent (${megabytes(outcome.bundle.bytes / 1e6)})` : '',
+    outcome.sync.sent.length
+      ? `${outcome.sync.sent.length} project file${outcome.sync.sent.length === 1 ? '' : 's'} sent (${outcome.sync.sent.slice(0, 3).join(', ')}${outcome.sync.sent.length > 3 ? ', …' : ''})`
+      : '',
+    outcome.sync.removed.length ? `${outcome.sync.removed.length} removed` : '',
+    outcome.connectionChanged ? 'Temporal settings written' : '',
+  ].filter(Boolean);
+  const workers = outcome.workers.map((worker) => worker.name).join(', ') || 'no workers';
+  const state = outcome.workersChanged ? 'started/updated' : 'running, unchanged';
+  return `${outcome.host}: ${workers} ${state} (${outcome.mode}); ${sent.length ? sent.join('; ') : 'nothing sent'}`;
+}
+
+async function upHosts(files: string[], options: HostsOptions, command: Command): Promise<void> {
+  const connection = connectionFromOptions(command.opts());
+  const hosts = selectedHosts(files, options.host);
+  const bundles = bundleCache(sweepRoot());
+  const results = await eachHost(hosts, sshOptionsOf(options), (session, host) =>
+    bringUp(session, host, connection, bundles),
+  );
+  // fetch and logs find the hosts (and their keys) without being told again.
+  if (options.host.length === 0) rememberInventory(defaultDataDir(), files, knownHostsFile(options));
+  if (options.json) {
+    process.stdout.write(
+      jsonResults(results, (outcome) => ({
+        ...outcome,
+        workers: outcome.workers.map((worker) => ({
+          name: worker.name,
+          ...(worker.gpu === undefined ? {} : { gpu: worker.gpu }),
+        })),
+      })),
+    );
+  } else {
+    for (const result of results) if (result.value) process.stdout.write(`${describeUp(result.value)}\n`);
+  }
+  finish(results, 'up');
+}
+
+async function syncHosts(files: string[], options: HostsOptions): Promise<void> {
+  const hosts = selectedHosts(files, options.host);
+  const results = await eachHost(hosts, sshOptionsOf(options), (session, host) =>
+    syncProject(session, host, host.remoteDir),
+  );
+  if (options.json) process.stdout.write(jsonResults(results, (sync) => sync));
+  else
+    for (const { host, value } of results)
+      if (value)
+        process.stdout.write(
+          `${host.name}: ${value.files} files; ${value.sent.length} sent${value.sent.length ? ` (${value.sent.join(', ')})` : ''}` +
+            `${value.removed.length ? `; ${value.removed.length} removed (${value.removed.join(', ')})` : ''}\n`,
+        );
+  finish(results, 'in sync');
+}
+
+interface WorkerRow {
+  readonly worker: string;
+  readonly state: string;
+  readonly pid?: number;
+  readonly restarts: number;
+  readonly gpu: string;
+  readonly trials: readonly string[];
+  readonly heartbeatAgoMs?: number;
+  readonly version: string;
+}
+
+/** What Temporal knows of the pools' workers (heartbeats, running trials); nothing where it cannot be reached. */
+async function temporalView(
+  connection: ConnectionConfig,
+  pools: readonly string[],
+): Promise<{ workers: Map<string, RegisteredWorker>; trials: Map<string, string[]> } | undefined> {
+  let client: Client | undefined;
+  try {
+    client = await connectClient(connection);
+    const workers = new Map<string, RegisteredWorker>();
+    for (const pool of pools)
+      for (const worker of (await registeredWorkers(client, pool)) ?? []) workers.set(worker.capacity.name, worker);
+    const trials = new Map<string, string[]>();
+    const query = `${trialStateKey.name} = "running" AND ExecutionStatus = "Running"`;
+    for await (const execution of client.workflow.list({ query })) {
+      const queue = execution.searchAttributes[gpuQueueKey.name]?.[0];
+      if (typeof queue === 'string') trials.set(queue, [...(trials.get(queue) ?? []), execution.workflowId]);
+    }
+    return { workers, trials };
+  } catch {
+    return undefined;
+  } finally {
+    await client?.connection.close();
+  }
+}
+
+async function statusHosts(files: string[], options: HostsOptions, command: Command): Promise<void> {
+  const connection = connectionFromOptions(command.opts());
+  const hosts = selectedHosts(files, options.host);
+  const results = await eachHost(hosts, sshOptionsOf(options), async (session, host) =>
+    runAgent(session, host.node, 'status', { stateDir: `~/${STATE_DIR}` }, statusSchema),
+  );
+  const view = await temporalView(connection, [...new Set(hosts.map((host) => host.pool))]);
+  const now = Date.now();
+  const rows = (status: HostStatus): WorkerRow[] =>
+    status.workers.map((worker) => {
+      const registered = view?.workers.get(worker.name);
+      const gpu = /-gpu(\d+)$/.exec(worker.name)?.[1];
+      return {
+        worker: worker.name,
+        state: !worker.running
+          ? 'down'
+          : registered
+            ? 'up'
+            : view
+              ? 'starting (no heartbeat yet)'
+              : 'running (Temporal not reachable)',
+        ...(worker.pid === undefined ? {} : { pid: worker.pid }),
+        restarts: worker.restarts,
+        gpu: gpu ?? 'cpu',
+        trials: view?.trials.get(worker.name) ?? [],
+        ...(registered ? { heartbeatAgoMs: now - registered.heartbeatAt } : {}),
+        version: worker.bundle ?? '',
+      };
+    });
+  if (options.json) {
+    process.stdout.write(jsonResults(results, (status) => ({ supervisor: status.supervisor, workers: rows(status) })));
+  } else {
+    const header = ['host', 'worker', 'state', 'gpu', 'trial', 'heartbeat', 'restarts', 'version'];
+    const table = results.flatMap(({ host, value, error }) => {
+      if (!value) return [[host.name, '', `unknown: ${error?.step}`, '', '', '', '', '']];
+      if (value.workers.length === 0) return [[host.name, '', 'no workers (sweep hosts up)', '', '', '', '', '']];
+      return rows(value).map((row) => [
+        host.name,
+        row.worker,
+        row.state,
+        row.gpu,
+        row.trials.join(' '),
+        row.heartbeatAgoMs === undefined ? '' : `${formatDuration(row.heartbeatAgoMs)} ago`,
+        String(row.restarts),
+        row.version,
+      ]);
+    });
+    process.stdout.write(`${formatTable(header, table)}\n`);
+  }
+  finish(results, 'answered');
+}
+
+async function downHosts(files: string[], options: HostsOptions & { purge: boolean }): Promise<void> {
+  const hosts = selectedHosts(files, options.host);
+  const results = await eachHost(hosts, sshOptionsOf(options), (session, host) =>
+    runAgent(
+      session,
+      host.node,
+      'stop',
+      { stateDir: `~/${STATE_DIR}`, purge: options.purge ? [host.remoteDir] : [] },
+      stopSchema,
+    ),
+  );
+  if (options.json) process.stdout.write(jsonResults(results, (stopped) => stopped));
+  else
+    for (const { host, value } of results)
+      if (value)
+        process.stdout.write(
+          `${host.name}: workers stopped, Sweep's state removed${options.purge ? ', project directory removed' : ' (project files kept)'}` +
+            `${value.killed.length ? `; ${value.killed.length} stray process(es) killed` : ''}\n`,
+        );
+  finish(results, 'down');
+}
+
+function hostsCommand(parent: Command, name: string, description: string): Command {
+  return sshFlags(
+    parent
+      .command(name)
+      .argument(
+        '<files...>',
+        'hosts.yml, or ml-scheduler machine files (also looked up with .yaml and in ~/.local/var/)',
+      )
+      .option('--host <name>', 'only this host (repeatable)', (value: string, list: string[]) => [...list, value], [])
+      .option('--json', 'print one JSON object per host', false),
+  ).description(description);
+}
+
 export function registerHostsCommand(program: Command): void {
   const hosts = program
     .command('hosts')
-    .description('the GPU hosts of an inventory (hosts.yml, or ml-scheduler machine files)');
+    .description('bring workers up on your GPU machines over ssh, keep them in sync, see them, tear them down');
   hosts
     .command('list')
     .argument('<files...>', 'hosts.yml, or ml-scheduler machine files (also looked up with .yaml and in ~/.local/var/)')
     .option('--json', 'print the resolved hosts as JSON', false)
     .description('validate an inventory and print each host as ssh will reach it (~/.ssh/config aliases resolved)')
     .action(listHosts);
+  addConnectionOptions(
+    hostsCommand(hosts, 'check', 'for every host: ssh, OS, Node, GPUs, free RAM and disk, whether it reaches Temporal'),
+  ).action(checkHosts);
+  addConnectionOptions(
+    hostsCommand(
+      hosts,
+      'up',
+      'ship the worker bundle and the project, start one supervised worker per GPU (idempotent)',
+    ),
+  ).action(upHosts);
+  addConnectionOptions(
+    hostsCommand(
+      hosts,
+      'status',
+      'each worker: up or down, queue, GPU, running trial, last heartbeat, restarts, version',
+    ),
+  ).action(statusHosts);
+  hostsCommand(hosts, 'sync', 'send the project files that changed (files only; workers keep running)').action(
+    syncHosts,
+  );
+  hostsCommand(hosts, 'down', "stop and remove the workers and Sweep's state (project files stay unless --purge)")
+    .option('--purge', 'also remove the project directory on each host (results in it included)', false)
+    .action(downHosts);
 }

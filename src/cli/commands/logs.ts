@@ -1,8 +1,14 @@
-import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, posix } from 'node:path';
+import type { Client } from '@temporalio/client';
+import { eachHost } from '../../hosts/each-host.js';
+import { loadInventory } from '../../hosts/inventory.js';
+import { copyBack, hostOfQueue, rememberedInventory, remoteTrialDir, trialQueues } from '../../hosts/remote-trials.js';
+import { sshOptionsOf, type RemoteHostsOptions } from './hosts-options.js';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Command } from 'commander';
-import { ConfigError } from '../../errors.js';
+import { ConfigError, ExitError } from '../../errors.js';
 import { defaultDataDir } from '../../server/data-dir.js';
 import { trialCount } from '../../sweep-spec/expand.js';
 import { renderTrial } from '../../sweep-spec/render.js';
@@ -13,7 +19,7 @@ import { sweepMemo } from '../sweep-client.js';
 import { sweepCommand } from '../sweep-command.js';
 import { withClient } from '../with-client.js';
 
-interface LogsOptions {
+interface LogsOptions extends RemoteHostsOptions {
   follow: boolean;
   stderr: boolean;
   attempt?: number;
@@ -41,6 +47,36 @@ async function copyFrom(file: string, from: number): Promise<number> {
   }
 }
 
+/** The trial's logs directory on the inventory host that ran it, fetched afresh on each refresh. */
+async function remoteLogs(
+  client: Client,
+  options: LogsOptions,
+  sweepId: string,
+  index: number,
+  trialName: string,
+): Promise<{ refresh: () => Promise<string> } | undefined> {
+  const remembered = options.hosts ?? rememberedInventory(options.dataDir)?.files;
+  if (!remembered) return undefined;
+  const queue = (await trialQueues(client, sweepId)).find((trial) => trial.index === index)?.queue;
+  const host = queue ? hostOfQueue(loadInventory(remembered), queue) : undefined;
+  if (!host) return undefined;
+  const memo = await sweepMemo(client, sweepId);
+  const remoteDir = posix.join(remoteTrialDir(host, memo.options.origin ?? sweepId, trialName), 'logs');
+  const ssh = sshOptionsOf({ ...options, acceptNewHostKeys: false, connectTimeout: 10 });
+  let last: string | undefined;
+  process.once('exit', () => last && rmSync(last, { recursive: true, force: true }));
+  return {
+    refresh: async () => {
+      if (last) rmSync(last, { recursive: true, force: true });
+      const scratch = mkdtempSync(join(tmpdir(), 'sweep-logs-'));
+      last = scratch;
+      const [result] = await eachHost([host], ssh, (session) => copyBack(session, host, remoteDir, null, scratch));
+      if (result?.error) throw new ExitError(result.error.message, 1);
+      return scratch;
+    },
+  };
+}
+
 export function registerLogsCommand(program: Command): void {
   sweepCommand(program, 'logs')
     .argument('<trial>', 'trial index or name')
@@ -49,6 +85,8 @@ export function registerLogsCommand(program: Command): void {
     .option('--attempt <n>', 'which attempt (default: the latest)', parseCount(1))
     .option('--data-dir <dir>', "the workers' data directory", defaultDataDir())
     .option('--trials-dir <dir>', "the workers' trial directories (default <data-dir>/trials)")
+    .option('--hosts <files...>', 'the inventory whose hosts may hold the logs (default: the one sweep hosts up used)')
+    .option('--known-hosts <file>', 'where host keys are checked (default ~/.ssh/known_hosts, or the one up used)')
     .description("print a trial's captured stdout or stderr (from the trial directory on this host or shared storage)")
     .action(async (sweepId: string, trial: string, options: LogsOptions, command: Command) =>
       withClient(command, async (client) => {
@@ -61,12 +99,17 @@ export function registerLogsCommand(program: Command): void {
             );
         if (index === undefined || index >= total)
           throw new ConfigError([`${trial}: no such trial in ${sweepId} (0..${total - 1})`]);
-        const logsDir = join(
+        const trialName = renderTrial(memo.spec, index).name;
+        const directorySweepId = memo.options.origin ?? sweepId;
+        const localDir = join(
           options.trialsDir ?? join(options.dataDir, 'trials'),
-          sweepId,
-          renderTrial(memo.spec, index).name,
+          directorySweepId,
+          trialName,
           'logs',
         );
+        // Not here: the host of the inventory that ran it, if there is one, copied into a scratch directory.
+        const remote = existsSync(localDir) ? undefined : await remoteLogs(client, options, sweepId, index, trialName);
+        const logsDir = remote ? await remote.refresh() : localDir;
         const stream = options.stderr ? 'stderr' : 'stdout';
         const attempts = existsSync(logsDir)
           ? readdirSync(logsDir).flatMap((name) =>
@@ -77,7 +120,7 @@ export function registerLogsCommand(program: Command): void {
         if (!options.follow && !attempts.includes(attempt)) {
           throw new ConfigError([
             `${sweepId} trial ${index}: no ${stream} log in ${logsDir}${attempt ? ` for attempt ${attempt}` : ''}; ` +
-              'it runs (or ran) on another host: use --trials-dir on shared storage, or run sweep logs there',
+              'it runs (or ran) on a host outside the inventory (--hosts): use --trials-dir on shared storage, or run sweep logs there',
           ]);
         }
         const file = join(logsDir, logFileName(sweepId, Math.max(attempt, 1), stream));
@@ -86,6 +129,7 @@ export function registerLogsCommand(program: Command): void {
         const handle = client.workflow.getHandle(trialWorkflowId(sweepId, index));
         for (;;) {
           const { status } = await handle.describe();
+          if (remote) await remote.refresh();
           offset = await copyFrom(file, offset);
           if (status.name !== 'RUNNING') return;
           await delay(250);

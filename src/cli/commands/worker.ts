@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { ConfigError, ExitError, UsageError } from '../../errors.js';
 import { describeHolder, ExclusiveLock } from '../../host/exclusive-lock.js';
@@ -26,6 +26,7 @@ interface WorkerCommandOptions {
   controlQueue: string;
   dataDir: string;
   trialsDir?: string;
+  projectDir?: string;
   killGrace: number;
   workflows: boolean;
   verbose: boolean;
@@ -128,6 +129,7 @@ export async function runWorkerCommand(options: WorkerCommandOptions, command: C
     pool: options.pool,
     controlQueue: options.controlQueue,
     trialsDir: options.trialsDir ?? join(options.dataDir, 'trials'),
+    ...(options.projectDir ? { projectDir: resolve(options.projectDir) } : {}),
     stateDir,
     killGraceMs: options.killGrace * 1000,
     runWorkflows: options.workflows,
@@ -165,6 +167,10 @@ export function registerWorkerCommand(program: Command): void {
     )
     .option('--data-dir <dir>', 'where trial directories and worker state live', defaultDataDir())
     .option('--trials-dir <dir>', 'per-trial directories (put it on shared storage to resume on other hosts)')
+    .option(
+      '--project-dir <dir>',
+      'run trials in this copy of the project (set by sweep hosts up), wherever they started',
+    )
     .option('--kill-grace <seconds>', 'time between SIGTERM and SIGKILL when a trial is stopped', parseCount(0), 10)
     .option('--no-workflows', 'run trials only, no sweep workflow tasks')
     .option('--verbose', 'log the Temporal SDK at INFO', false)

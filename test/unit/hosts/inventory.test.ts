@@ -82,6 +82,10 @@ test('hosts.yml: defaults, aliases resolved through ~/.ssh/config, the agent whe
     labels: { gpu_model: 'A100', rack: '2' },
     pool: 'lab',
     remoteDir: '~/sweep',
+    node: 'node',
+    projectDir: dir,
+    include: [],
+    exclude: [],
     file,
   });
   assert.equal(cpu?.user, 'fallback', 'Host * applies to any name');
@@ -146,5 +150,39 @@ test('ml-scheduler machine files are read as they are, looked up with .yaml and 
     problemsOf(() => loadInventory([join(dir, 'machine2.yaml'), join(dir, 'dup.yaml')], { home, sshConfig: '' }))[0] ??
       '',
     /host "105\.29\.123\.242" is also in .*machine2\.yaml/,
+  );
+});
+
+test('what up needs: the project (relative to hosts.yml), its rules, node, CPU slots, the Temporal address hosts use', () => {
+  const dir = tempDir('inventory-up');
+  const file = join(dir, 'hosts.yml');
+  writeFileSync(
+    file,
+    [
+      'project_dir: code',
+      'exclude: [data/]',
+      'include: [data/small.csv]',
+      'temporal_address: 10.0.0.1:7233',
+      'hosts:',
+      '  - address: 10.0.0.2',
+      '    node: /opt/node20/bin/node',
+      '    cpu_slots: 4',
+      '  - address: 10.0.0.3',
+      '    temporal_address: temporal.lab:7233',
+    ].join('\n'),
+  );
+  const [first, second] = loadInventory([file], { home: '/home/me', sshConfig: '', localUser: 'me' });
+  assert.deepEqual(
+    [first?.projectDir, first?.exclude, first?.include, first?.node, first?.cpuSlots, first?.temporalAddress],
+    [join(dir, 'code'), ['data/'], ['data/small.csv'], '/opt/node20/bin/node', 4, '10.0.0.1:7233'],
+  );
+  assert.deepEqual([second?.node, second?.cpuSlots, second?.temporalAddress], ['node', undefined, 'temporal.lab:7233']);
+  writeFileSync(file, 'temporal_address: nowhere\nhosts:\n  - address: 10.0.0.2\n    cpu_slots: -1\n');
+  assert.deepEqual(
+    problemsOf(() => loadInventory([file], { home: '/home/me', sshConfig: '' })),
+    [
+      `${file}:1:19 temporal_address: expected host:port, e.g. 10.0.0.1:7233, got "nowhere"`,
+      `${file}:4:16 hosts[0].cpu_slots: must be >= 0, got -1`,
+    ],
   );
 });

@@ -1,0 +1,265 @@
+// `sweep hosts` against real OpenSSH servers in network namespaces (test/helpers/ssh-lab.ts): workers brought up
+// on a GPU host (fake nvidia-smi, 2 GPUs) and a CPU-only host, bad hosts failing clearly beside them, a sweep
+// whose trials land on both, outputs fetched back and logs read from the hosts, and nothing left after `down`.
+import assert from 'node:assert/strict';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { DevServer } from '../../src/server/dev-server.js';
+import { sharedRecordsFile, startLabServer } from '../helpers/lab-server.js';
+import { TRIAL_SCRIPT, type TrialRecord } from '../helpers/cluster.js';
+import { FakeGpus, fakeGpu } from '../helpers/fake-gpus.js';
+import { runSweep, type CliResult } from '../helpers/processes.js';
+import { startSshLab, type LabHost, type SshLab } from '../helpers/ssh-lab.js';
+import { tempDir } from '../helpers/temporal.js';
+
+let lab: SshLab;
+let server: DevServer;
+/** Where the CLI and the hosts reach the server: its address on the lab's bridge. */
+let serverAddress: string;
+let gpus: FakeGpus;
+let hosta: LabHost;
+let hostb: LabHost;
+let project: string;
+let records: string;
+
+function env(): NodeJS.ProcessEnv {
+  return { ...process.env, TEMPORAL_ADDRESS: serverAddress };
+}
+
+function sweep(args: readonly string[]): Promise<CliResult> {
+  return runSweep(args, { cwd: project, env: env() });
+}
+
+function hostsArgs(command: string, file: string, extra: readonly string[] = []): string[] {
+  return ['hosts', command, file, '--known-hosts', lab.knownHosts, '--connect-timeout', '3', ...extra];
+}
+
+function inventory(name: string, hosts: readonly string[]): string {
+  const file = join(project, name);
+  writeFileSync(file, `pool: lab\nremote_dir: ~/work\nhosts:\n${hosts.join('\n')}\n`);
+  return file;
+}
+
+function entry(host: LabHost, fields: Record<string, string> = {}): string {
+  const lines = {
+    name: host.name,
+    address: host.address,
+    user: host.user,
+    key: lab.clientKey,
+    ...fields,
+  };
+  return Object.entries(lines)
+    .map(([key, value], index) => `${index === 0 ? '  - ' : '    '}${key}: ${JSON.stringify(value)}`)
+    .join('\n');
+}
+
+function trialRecords(): TrialRecord[] {
+  if (!existsSync(records)) return [];
+  return readFileSync(records, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as TrialRecord);
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await delay(250);
+  }
+}
+
+before(async () => {
+  gpus = new FakeGpus({ gpus: [fakeGpu(0), fakeGpu(1)] });
+  // The hosts' users read the fake and its state.
+  for (const dir of [gpus.dir, join(gpus.dir, 'bin')]) chmodSync(dir, 0o755);
+  chmodSync(gpus.statePath, 0o644);
+  lab = await startSshLab([
+    { name: 'hosta', pathPrepend: [join(gpus.dir, 'bin')], env: { FAKE_NVIDIA_SMI_STATE: gpus.statePath } },
+    { name: 'hostb' },
+    { name: 'hostc', withoutNode: true },
+    { name: 'hoste' },
+  ]);
+  [hosta, hostb] = lab.hosts as [LabHost, LabHost];
+  ({ server, address: serverAddress } = await startLabServer(lab));
+  project = tempDir('ssh-project');
+  chmodSync(project, 0o755);
+  copyFileSync(TRIAL_SCRIPT, join(project, 'trial.mjs'));
+  writeFileSync(join(project, 'notes.txt'), 'first\n');
+  mkdirSync(join(project, '.git'));
+  writeFileSync(join(project, '.git', 'HEAD'), 'ref: refs/heads/main\n');
+  records = sharedRecordsFile();
+});
+
+after(async () => {
+  await lab?.dispose();
+  await server?.stop();
+  gpus?.remove();
+});
+
+test('up brings the good hosts up while each bad one fails with its host and step', async () => {
+  const hostc = lab.hosts[2] as LabHost;
+  const hoste = lab.hosts[3] as LabHost;
+  // hoste's key is not in this known_hosts: first contact.
+  const knownHosts = join(tempDir('known-hosts'), 'known_hosts');
+  writeFileSync(
+    knownHosts,
+    readFileSync(lab.knownHosts, 'utf8')
+      .split('\n')
+      .filter((line) => !line.startsWith(`${hoste.address} `))
+      .join('\n'),
+  );
+  const unreachable = lab.serverAddress.replace(/\.\d+$/, '.250');
+  const file = inventory('hosts-all.yml', [
+    entry(hosta),
+    entry(hostb),
+    entry(hostc),
+    entry(hosta, { name: 'wrongkey', key: lab.wrongKey }),
+    entry(hoste),
+    entry(hostb, { name: 'nowhere', address: unreachable }),
+  ]);
+  const temporal = `temporal_address: ${JSON.stringify(serverAddress)}\n`;
+  writeFileSync(file, temporal + readFileSync(file, 'utf8'));
+  const up = await sweep([...hostsArgs('up', file).map((arg) => (arg === lab.knownHosts ? knownHosts : arg))]);
+  assert.equal(up.code, 1, up.stderr);
+  assert.match(up.stderr, /^hostc: node: node not found on the host .*install Node\.js 20\.9 or newer/m);
+  assert.match(
+    up.stderr,
+    new RegExp(`^wrongkey: ssh: authentication failed for user ${hosta.user} \\(key ${lab.wrongKey}\\)`, 'm'),
+  );
+  assert.match(
+    up.stderr,
+    new RegExp(
+      `^hoste: ssh: unknown host key for ${hoste.address} \\(SHA256:[A-Za-z0-9+/]+\\).*--accept-new-host-keys`,
+      'm',
+    ),
+  );
+  assert.match(up.stderr, new RegExp(`^nowhere: ssh: .*${unreachable.replaceAll('.', '\\.')}:22`, 'm'));
+  assert.match(up.stderr, /2 hosts up; 4 failed: hostc \(node\), wrongkey \(ssh\), hoste \(ssh\), nowhere \(ssh\)/);
+  assert.match(up.stdout, /^hosta: hosta-gpu0, hosta-gpu1 started\/updated \(supervisor\); worker bundle \w+ sent/m);
+  assert.match(up.stdout, /^hostb: hostb-cpu started\/updated/m);
+  // First contact accepted explicitly: the key is recorded and hoste connects.
+  const accepted = await sweep([
+    'hosts',
+    'check',
+    file,
+    '--host',
+    'hoste',
+    '--known-hosts',
+    knownHosts,
+    '--accept-new-host-keys',
+  ]);
+  assert.equal(accepted.code, 0, accepted.stderr);
+  assert.match(readFileSync(knownHosts, 'utf8'), new RegExp(`^${hoste.address} ssh-ed25519 `, 'm'));
+});
+
+test('up twice changes nothing; after one project file is edited, that file alone is sent', async () => {
+  const file = join(project, 'hosts.yml');
+  writeFileSync(
+    file,
+    `pool: lab\nremote_dir: ~/work\ntemporal_address: ${JSON.stringify(serverAddress)}\nhosts:\n${entry(hosta)}\n${entry(hostb)}\n`,
+  );
+  // The first up of this inventory sends hosts.yml itself: a project file like any other.
+  const first = await sweep(hostsArgs('up', file, ['--json']));
+  assert.equal(first.code, 0, first.stderr);
+  const again = await sweep(hostsArgs('up', file, ['--json']));
+  assert.equal(again.code, 0, again.stderr);
+  const outcomes = JSON.parse(again.stdout) as {
+    host: string;
+    bundle: { sent: boolean };
+    sync: { sent: string[]; files: number };
+    workersChanged: boolean;
+    connectionChanged: boolean;
+  }[];
+  for (const outcome of outcomes) {
+    assert.deepEqual(
+      [outcome.bundle.sent, outcome.sync.sent, outcome.workersChanged, outcome.connectionChanged],
+      [false, [], false, false],
+      outcome.host,
+    );
+  }
+  writeFileSync(join(project, 'notes.txt'), 'second\n');
+  const edited = await sweep(hostsArgs('up', file, ['--json']));
+  assert.equal(edited.code, 0, edited.stderr);
+  for (const outcome of JSON.parse(edited.stdout) as typeof outcomes) {
+    assert.deepEqual([outcome.bundle.sent, outcome.sync.sent, outcome.workersChanged], [false, ['notes.txt'], false]);
+  }
+  const copied = await hostb.run(['cat', join(hostb.home, 'work', 'notes.txt')]);
+  assert.equal(copied.stdout, 'second\n');
+  const git = await hostb.run(['ls', join(hostb.home, 'work', '.git')]);
+  assert.notEqual(git.code, 0, '.git is left out by default');
+});
+
+test('a sweep lands on both hosts; status, fetch and logs reach the trials where they ran', async () => {
+  const file = join(project, 'hosts.yml');
+  const status = await until('every worker up', async () => {
+    const result = await sweep(hostsArgs('status', file, ['--json']));
+    const hosts = JSON.parse(result.stdout || '[]') as { workers: { worker: string; state: string }[] }[];
+    const states = hosts.flatMap((host) => host.workers.map((worker) => `${worker.worker}=${worker.state}`)).sort();
+    return states.join(' ') === 'hosta-gpu0=up hosta-gpu1=up hostb-cpu=up' ? states : undefined;
+  });
+  assert.equal(status.length, 3);
+  writeFileSync(
+    join(project, 'sweep.yml'),
+    'command: [node, trial.mjs]\nargs: none\n' +
+      `env: {RECORDS: ${JSON.stringify(records)}}\npool: lab\nmax_parallel: 6\n` +
+      'parameters:\n  x: [1, 2, 3, 4, 5, 6]\n  steps: [4]\n  step_ms: [250]\n',
+  );
+  const started = await sweep(['start', 'sweep.yml', '--wait']);
+  assert.equal(started.code, 0, started.stderr);
+  const sweepId = started.stdout.split('\n')[0] ?? '';
+  const ran = trialRecords().filter((record) => record.sweep === sweepId && record.event === 'end');
+  assert.equal(ran.length, 6, JSON.stringify(ran));
+  const workers = new Set(ran.map((record) => record.worker));
+  assert.ok(workers.has('hostb-cpu'), `trials ran on ${[...workers].join(', ')}`);
+  assert.ok(
+    [...workers].some((worker) => worker.startsWith('hosta-gpu')),
+    `trials ran on ${[...workers].join(', ')}`,
+  );
+  const onGpu = trialRecords().filter(
+    (record) => record.sweep === sweepId && record.event === 'start' && record.worker.startsWith('hosta-gpu'),
+  );
+  // Each trial sees only the GPU of the worker that ran it.
+  for (const record of onGpu) assert.equal(record.visibleDevices, record.worker.slice(-1));
+
+  const into = tempDir('ssh-fetch');
+  const fetched = await sweep(['fetch', sweepId, '--to', into]);
+  assert.equal(fetched.code, 0, fetched.stderr);
+  assert.equal(readdirSync(into).length, 6);
+  for (const trial of readdirSync(into)) assert.equal(readFileSync(join(into, trial, 'checkpoint'), 'utf8'), '4');
+  writeFileSync(join(into, readdirSync(into)[0] ?? '', 'checkpoint'), 'mine');
+  const again = await sweep(['fetch', sweepId, '--to', into]);
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(readFileSync(join(into, readdirSync(into)[0] ?? '', 'checkpoint'), 'utf8'), 'mine', 'never overwritten');
+
+  const gpuTrial = onGpu[0]?.trial ?? 0;
+  const logs = await sweep(['logs', sweepId, String(gpuTrial), '--hosts', file, '--known-hosts', lab.knownHosts]);
+  assert.equal(logs.code, 0, logs.stderr);
+  assert.match(logs.stdout, /@sweep \{"step":4,/);
+});
+
+test('down stops every worker and leaves no process behind; the project files stay', async () => {
+  const file = join(project, 'hosts.yml');
+  const down = await sweep(hostsArgs('down', file));
+  assert.equal(down.code, 0, down.stderr);
+  for (const host of [hosta, hostb]) {
+    const left = await until(
+      `${host.name} to have no process`,
+      async () => {
+        const processes = await host.processes();
+        return processes.length === 0 ? processes : undefined;
+      },
+      30_000,
+    );
+    assert.deepEqual(left, []);
+    assert.equal((await host.run(['test', '-e', join(host.home, '.sweep')])).code, 1, "Sweep's state is removed");
+    assert.equal((await host.run(['cat', join(host.home, 'work', 'notes.txt')])).stdout, 'second\n');
+  }
+  const status = await sweep(hostsArgs('status', file));
+  assert.equal(status.code, 0, status.stderr);
+  assert.match(status.stdout, /hosta +no workers \(sweep hosts up\)/);
+});
