@@ -11,8 +11,9 @@ import type { InventoryHost } from './inventory.js';
 import { selectProjectFiles } from './project-files.js';
 import { packFiles } from './remote/host-agent.js';
 import { hashesSchema, probeSchema, runAgent, startSchema, unpackSchema, type HostProbe } from './remote-agent.js';
-import { HostStepError, type SshSession } from './ssh-session.js';
-import { workerBundle, type WorkerBundle } from './worker-bundle.js';
+import { eachHost, type HostResult } from './each-host.js';
+import { HostStepError, type SshOptions, type SshSession } from './ssh-session.js';
+import { sweepRoot, workerBundle, type WorkerBundle } from './worker-bundle.js';
 
 /** Everything Sweep keeps on a host, outside the user's project: removed by `down`. */
 export const STATE_DIR = '.sweep';
@@ -290,4 +291,31 @@ export function bundleCache(root: string): (target: { platform: string; arch: st
     built.set(key, bundle);
     return bundle;
   };
+}
+
+/** `hosta: hosta-gpu0, hosta-gpu1 started/updated (supervisor); 1 project file sent (train.py)`. */
+export function describeUp(outcome: UpOutcome): string {
+  const sent = [
+    outcome.bundle.sent
+      ? `worker bundle ${outcome.bundle.id} sent (${`${(outcome.bundle.bytes / 1e6).toFixed(0)} MB`})`
+      : '',
+    outcome.sync.sent.length
+      ? `${outcome.sync.sent.length} project file${outcome.sync.sent.length === 1 ? '' : 's'} sent (${outcome.sync.sent.slice(0, 3).join(', ')}${outcome.sync.sent.length > 3 ? ', …' : ''})`
+      : '',
+    outcome.sync.removed.length ? `${outcome.sync.removed.length} removed` : '',
+    outcome.connectionChanged ? 'Temporal settings written' : '',
+  ].filter(Boolean);
+  const workers = outcome.workers.map((worker) => worker.name).join(', ') || 'no workers';
+  const state = outcome.workersChanged ? 'started/updated' : 'running, unchanged';
+  return `${outcome.host}: ${workers} ${state} (${outcome.mode}); ${sent.length ? sent.join('; ') : 'nothing sent'}`;
+}
+
+/** `up` on every host at once, one bundle per platform for the whole run. */
+export function bringUpAll(
+  hosts: readonly InventoryHost[],
+  options: SshOptions,
+  connection: ConnectionConfig,
+): Promise<HostResult<UpOutcome>[]> {
+  const bundles = bundleCache(sweepRoot());
+  return eachHost(hosts, options, (session, host) => bringUp(session, host, connection, bundles));
 }

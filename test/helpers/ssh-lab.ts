@@ -4,6 +4,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import {
   accessSync,
+  appendFileSync,
   chmodSync,
   closeSync,
   constants,
@@ -56,6 +57,8 @@ export interface LabHost {
   run(argv: readonly string[]): Promise<CommandResult>;
   /** Every process of the host's user, less sshd's own session processes. */
   processes(): Promise<{ pid: number; args: string }[]>;
+  /** Authorises one more public key (an `ssh-ed25519 AAAA... comment` line) on this host alone. */
+  authorize(publicKey: string): void;
 }
 
 export interface SshLab {
@@ -494,6 +497,8 @@ interface HostPlan extends LabHostOptions {
   readonly user: string;
   readonly home: string;
   readonly hostDir: string;
+  /** This host's own authorized keys, beside the lab's: readable by its user, as sshd reads them as the user. */
+  readonly authorizedKeys: string;
 }
 
 function sshdConfig(plan: HostPlan, authorizedKeys: string, path: string, penalties: boolean): string {
@@ -502,7 +507,7 @@ function sshdConfig(plan: HostPlan, authorizedKeys: string, path: string, penalt
     `ListenAddress ${plan.address}:${SSH_PORT}`,
     `HostKey ${join(plan.hostDir, 'ssh_host_ed25519_key')}`,
     `PidFile ${join(plan.hostDir, 'sshd.pid')}`,
-    `AuthorizedKeysFile ${authorizedKeys}`,
+    `AuthorizedKeysFile ${authorizedKeys} ${plan.authorizedKeys}`,
     'PasswordAuthentication no',
     'KbdInteractiveAuthentication no',
     'PermitRootLogin no',
@@ -574,6 +579,10 @@ class Host implements LabHost {
       .map((match) => ({ pid: Number(match[1]), args: match[2] ?? '' }))
       .filter(({ args }) => !/^\[?sshd(-session)?[:\]]/.test(args));
   }
+
+  authorize(publicKey: string): void {
+    appendFileSync(this.plan.authorizedKeys, `${publicKey.trim()}\n`, { mode: 0o644 });
+  }
 }
 
 /** Starts one sshd host per entry of `hosts`, on a fresh bridge; dispose() the lab when done. */
@@ -598,6 +607,7 @@ export async function startSshLab(hosts: readonly LabHostOptions[]): Promise<Ssh
     user: `sw${k}${host.name}`,
     home: join(dir, 'home', host.name),
     hostDir: join(dir, 'hosts', host.name),
+    authorizedKeys: join(dir, `authorized_keys.${host.name}`),
   }));
   // Recorded before anything is made, so that a failure halfway tears down exactly what exists.
   holdLab(lockDir, {

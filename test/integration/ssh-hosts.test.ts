@@ -242,6 +242,43 @@ test('a sweep lands on both hosts; status, fetch and logs reach the trials where
   assert.match(logs.stdout, /@sweep \{"step":4,/);
 });
 
+test('sweep batch --hosts: the project copied forward, jobs run on the hosts, results copied back', async () => {
+  writeFileSync(join(project, 'local.sh'), 'echo "local.sh ran in $(pwd)"\n');
+  writeFileSync(
+    join(project, 'jobs.sh'),
+    [
+      '# ml-scheduler batch file: one job per line, named by its line number',
+      'cat notes.txt && echo hello > "$SWEEP_TRIAL_DIR/out.txt"',
+      'echo "jobs will tell you if they fail" && exit 3',
+      'bash local.sh',
+    ].join('\n'),
+  );
+  const batch = await sweep([
+    'batch',
+    'jobs.sh',
+    '--hosts',
+    join(project, 'hosts.yml'),
+    '--known-hosts',
+    lab.knownHosts,
+  ]);
+  assert.equal(batch.code, 1, batch.stderr);
+  assert.match(batch.stderr, /^hosta: .*local\.sh/m, 'the new project files went forward');
+  assert.match(batch.stdout, /^finished: jobs\.sh\.2; cat notes\.txt/m);
+  assert.match(batch.stdout, /^failed: jobs\.sh\.3; /m);
+  assert.match(batch.stdout, /^finished: jobs\.sh\.4; bash local\.sh/m);
+  const results = join(project, 'job_results');
+  assert.equal(readFileSync(join(results, 'jobs.sh.2', 'stdout'), 'utf8'), 'second\n');
+  assert.equal(readFileSync(join(results, 'jobs.sh.2', 'out.txt'), 'utf8'), 'hello\n');
+  assert.match(readFileSync(join(results, 'jobs.sh.4', 'stdout'), 'utf8'), /^local\.sh ran in \/.*\/work$/m);
+  const failed = JSON.parse(readFileSync(join(results, 'jobs.sh.3', 'job.json'), 'utf8')) as {
+    state: string;
+    exitCode: number;
+    worker: string;
+  };
+  assert.deepEqual([failed.state, failed.exitCode], ['failed', 3]);
+  assert.match(failed.worker, /^host[ab]-(gpu\d|cpu)$/);
+});
+
 test('down stops every worker and leaves no process behind; the project files stay', async () => {
   const file = join(project, 'hosts.yml');
   const down = await sweep(hostsArgs('down', file));

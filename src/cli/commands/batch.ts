@@ -1,12 +1,18 @@
 // `sweep batch jobs.sh`: ml-scheduler's batch files as a sweep: one trial per line, named as ml-scheduler named
 // its jobs, placed by the same resources as any sweep, followed with its progress lines, and its outputs
 // collected under job_results/. Rerunning skips the jobs that succeeded.
-import { resolve } from 'node:path';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import { dump } from 'js-yaml';
-import { ConfigError, ExitError } from '../../errors.js';
+import { ConfigError, ExitError, UsageError } from '../../errors.js';
+import { bringUpAll, describeUp, type UpOutcome } from '../../hosts/bring-up.js';
+import { eachHost, hostsSummary } from '../../hosts/each-host.js';
+import { loadInventory, type InventoryHost } from '../../hosts/inventory.js';
+import { copyBack, hostOfQueue, remoteTrialDir } from '../../hosts/remote-trials.js';
 import { defaultDataDir } from '../../server/data-dir.js';
 import { parseSpec } from '../../sweep-spec/load-spec.js';
 import { formatProblem } from '../../sweep-spec/problems.js';
@@ -22,9 +28,10 @@ import { addConnectionOptions, connectionFromOptions } from '../connection-flags
 import { registeredWorkers, whyFitsNowhere, type RegisteredWorker } from '../pool-capacity.js';
 import { addResourceOptions, resourceOverrides, type ResourceOptions } from '../resource-flags.js';
 import { startSweep, sweepMemo, trialRows } from '../sweep-client.js';
+import { inventoryFiles, sshFlags, sshOptionsOf, type RemoteHostsOptions } from './hosts-options.js';
 import { setTimeout as delay } from 'node:timers/promises';
 
-interface BatchOptions extends ResourceOptions {
+interface BatchOptions extends ResourceOptions, RemoteHostsOptions {
   dryRun: boolean;
   results: string;
   pool: string;
@@ -54,9 +61,10 @@ function batchSpec(file: string, jobs: readonly BatchJob[], options: BatchOption
     ...(Object.keys(resources).length > 0 ? { resources } : {}),
   });
   if (!result.ok) throw new ConfigError(result.problems.map((problem) => formatProblem(file, problem)));
+  // No workdir: a job runs where `sweep batch` ran (the sweep's start directory), or in the project copy on a
+  // host that `--hosts` brought up.
   return {
     ...result.spec,
-    workdir: process.cwd(),
     trialNames: jobs.map((job) => job.name),
     batchFile: resolve(file),
   };
@@ -102,6 +110,46 @@ async function onInterrupt(client: Client, sweepId: string, running: number): Pr
   throw new ExitError(leave, 130);
 }
 
+/** The pool the inventory's hosts serve, unless --pool names one; hosts of several pools need --pool. */
+function inventoryPool(hosts: readonly InventoryHost[], options: BatchOptions, command: Command): string {
+  if (command.getOptionValueSource('pool') === 'cli') return options.pool;
+  const pools = [...new Set(hosts.map((host) => host.pool))];
+  if (pools.length !== 1)
+    throw new UsageError(`--hosts: the hosts serve pools ${pools.join(', ')}: say which with --pool`);
+  return pools[0] ?? options.pool;
+}
+
+/**
+ * ml-scheduler's way, made durable: the project copied forward (and workers brought up) on every host of the
+ * inventory, the jobs placed on them, each job's outputs copied back into job_results/.
+ */
+async function bringUpForBatch(options: BatchOptions, command: Command): Promise<InventoryHost[]> {
+  const hosts = loadInventory(inventoryFiles(options, options.dataDir));
+  const results = await bringUpAll(hosts, sshOptionsOf(options), connectionFromOptions(command.opts()));
+  for (const result of results) {
+    process.stderr.write(`${result.error ? result.error.message : describeUp(result.value as UpOutcome)}\n`);
+  }
+  const summary = hostsSummary(results, 'up');
+  if (results.every((result) => result.error)) throw new ExitError(`batch: nothing started: ${summary}`, 1);
+  process.stderr.write(`${summary}\n`);
+  return hosts;
+}
+
+/** Where a finished job's trial directory can be read: here (or on shared storage), else copied back from its host. */
+function trialDirReader(trialsDir: string, hosts: readonly InventoryHost[], options: BatchOptions) {
+  return async (row: TrialSummary): Promise<string> => {
+    const local = resolve(trialsDir, row.sweepId, row.name);
+    const host = row.worker ? hostOfQueue(hosts, row.worker) : undefined;
+    if (existsSync(local) || !host) return local;
+    const copy = mkdtempSync(join(tmpdir(), 'sweep-batch-'));
+    const [result] = await eachHost([host], sshOptionsOf(options), (session) =>
+      copyBack(session, host, remoteTrialDir(host, row.sweepId, row.name), null, copy),
+    );
+    if (result?.error) process.stderr.write(`${result.error.message}\n`);
+    return copy;
+  };
+}
+
 async function runBatch(file: string, options: BatchOptions, command: Command): Promise<void> {
   const jobs = readBatch(file);
   const resultsDir = resolve(options.results);
@@ -115,6 +163,8 @@ async function runBatch(file: string, options: BatchOptions, command: Command): 
     process.stderr.write(`batch ${file}: every job succeeded before; nothing to run\n`);
     return;
   }
+  const hosts = options.hosts ? await bringUpForBatch(options, command) : [];
+  if (options.hosts) options = { ...options, pool: inventoryPool(hosts, options, command) };
   const spec = batchSpec(file, fresh, options);
   const connection = connectionFromOptions(command.opts());
   const client = options.dryRun
@@ -149,7 +199,8 @@ async function runBatch(file: string, options: BatchOptions, command: Command): 
         ? `batch ${file} is already running as sweep ${sweepId}: following it\n`
         : `batch ${file}: ${fresh.length} job(s) as sweep ${sweepId}\n`,
     );
-    await followBatch(client, sweepId, resultsDir, options);
+    const trialsDir = options.trialsDir ?? resolve(options.dataDir, 'trials');
+    await followBatch(client, sweepId, resultsDir, options, trialDirReader(trialsDir, hosts, options));
   } finally {
     await client.connection.close();
   }
@@ -160,7 +211,13 @@ function commandAt(value: unknown): string {
 }
 
 /** Prints `started:`, `finished:` and `failed:` as jobs move, collecting each finished job's outputs. */
-async function followBatch(client: Client, sweepId: string, resultsDir: string, options: BatchOptions): Promise<void> {
+async function followBatch(
+  client: Client,
+  sweepId: string,
+  resultsDir: string,
+  options: BatchOptions,
+  trialDir: (row: TrialSummary) => Promise<string>,
+): Promise<void> {
   const memo = await sweepMemo(client, sweepId);
   const names = memo.spec.trialNames ?? [];
   const lines =
@@ -172,7 +229,6 @@ async function followBatch(client: Client, sweepId: string, resultsDir: string, 
     line: Number((names[row.index] ?? '').split('.').at(-1)),
     command: commandAt(lines[row.index]),
   });
-  const trialsDir = options.trialsDir ?? resolve(options.dataDir, 'trials');
   const said = new Map<number, string>();
   let running = 0;
   const interrupted = new Promise<never>((_, reject) =>
@@ -196,7 +252,7 @@ async function followBatch(client: Client, sweepId: string, resultsDir: string, 
         (row.state === 'succeeded' || row.state === 'failed' || row.state === 'cancelled') &&
         said.get(row.index) === 'running'
       ) {
-        collectJob(resultsDir, job, row, resolve(trialsDir, row.sweepId, row.name));
+        collectJob(resultsDir, job, row, await trialDir(row));
         const word = row.state === 'succeeded' ? 'finished' : row.state;
         process.stdout.write(`${word}: ${job.name}; ${job.command}\n`);
         said.set(row.index, row.state);
@@ -215,7 +271,7 @@ async function followBatch(client: Client, sweepId: string, resultsDir: string, 
 }
 
 export function registerBatchCommand(program: Command): void {
-  addConnectionOptions(addResourceOptions(program.command('batch')))
+  sshFlags(addConnectionOptions(addResourceOptions(program.command('batch'))))
     .argument('<file>', 'a batch file: one shell command per line (blank lines and # comments are skipped)')
     .description("run a batch file (ml-scheduler's): one job per line, with bash -c, as a durable sweep")
     .option('--dry-run', 'print the workers and what would run, and start nothing', false)
@@ -229,5 +285,9 @@ export function registerBatchCommand(program: Command): void {
     )
     .option('--trials-dir <dir>', "the workers' trial directories (default <data-dir>/trials)")
     .option('--wait-for-capacity', 'start even if no worker of the pool could hold the jobs now', false)
+    .option(
+      '--hosts <files...>',
+      'bring up these hosts (hosts.yml), copy the project forward, run the jobs there, copy results back',
+    )
     .action(runBatch);
 }

@@ -2,8 +2,8 @@ import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import { ExitError, UsageError } from '../../errors.js';
 import {
-  bringUp,
-  bundleCache,
+  bringUpAll,
+  describeUp,
   hostTemporalAddress,
   probeHost,
   probedGpus,
@@ -17,7 +17,6 @@ import { knownHostsFile, sshFlags, sshOptionsOf, type SshFlagValues } from './ho
 import { chooseGpus } from '../../hosts/host-workers.js';
 import { loadInventory, type InventoryHost } from '../../hosts/inventory.js';
 import { runAgent, statusSchema, stopSchema, type HostProbe, type HostStatus } from '../../hosts/remote-agent.js';
-import { sweepRoot } from '../../hosts/worker-bundle.js';
 import { connectClient, type ConnectionConfig } from '../../temporal/connection-config.js';
 import { gpuQueueKey, trialStateKey } from '../../temporal/search-attributes.js';
 import { addConnectionOptions, connectionFromOptions } from '../connection-flags.js';
@@ -147,27 +146,10 @@ async function checkHosts(files: string[], options: HostsOptions, command: Comma
   finish(results, 'checked');
 }
 
-function describeUp(outcome: Awaited<ReturnType<typeof bringUp>>): string {
-  const sent = [
-    outcome.bundle.sent ? `worker bundle ${outcome.bundle.id} sent (${megabytes(outcome.bundle.bytes / 1e6)})` : '',
-    outcome.sync.sent.length
-      ? `${outcome.sync.sent.length} project file${outcome.sync.sent.length === 1 ? '' : 's'} sent (${outcome.sync.sent.slice(0, 3).join(', ')}${outcome.sync.sent.length > 3 ? ', …' : ''})`
-      : '',
-    outcome.sync.removed.length ? `${outcome.sync.removed.length} removed` : '',
-    outcome.connectionChanged ? 'Temporal settings written' : '',
-  ].filter(Boolean);
-  const workers = outcome.workers.map((worker) => worker.name).join(', ') || 'no workers';
-  const state = outcome.workersChanged ? 'started/updated' : 'running, unchanged';
-  return `${outcome.host}: ${workers} ${state} (${outcome.mode}); ${sent.length ? sent.join('; ') : 'nothing sent'}`;
-}
-
 async function upHosts(files: string[], options: HostsOptions, command: Command): Promise<void> {
   const connection = connectionFromOptions(command.opts());
   const hosts = selectedHosts(files, options.host);
-  const bundles = bundleCache(sweepRoot());
-  const results = await eachHost(hosts, sshOptionsOf(options), (session, host) =>
-    bringUp(session, host, connection, bundles),
-  );
+  const results = await bringUpAll(hosts, sshOptionsOf(options), connection);
   // fetch and logs find the hosts (and their keys) without being told again.
   if (options.host.length === 0) rememberInventory(defaultDataDir(), files, knownHostsFile(options));
   if (options.json) {
