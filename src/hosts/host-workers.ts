@@ -77,7 +77,8 @@ export function hostWorkers(
   const worker = (name: string, own: string[], gpu?: number): HostWorker => ({
     name,
     ...(gpu === undefined ? {} : { gpu }),
-    argv: [layout.node, layout.sweepBin, 'worker', ...own, '--queue', name, ...common],
+    // `worker=<name>` lets a trial ask for this very worker: `sweep hosts check` sends each one an echo trial.
+    argv: [layout.node, layout.sweepBin, 'worker', ...own, '--queue', name, '--label', `worker=${name}`, ...common],
     cwd: layout.projectDir,
   });
   const workers = gpus.map((gpu) => worker(`${host.name}-gpu${gpu}`, ['--gpu', String(gpu)], gpu));

@@ -82,10 +82,12 @@ function keyOffer(target: SshTarget): KeyOffer {
   const files = configured
     ? target.keyFiles
     : DEFAULT_IDENTITIES.map((name) => join(homedir(), '.ssh', name)).filter((file) => existsSync(file));
-  if (target.agent && agentSocket) {
+  const offerAgent = () => {
+    if (!agentSocket || offer.described.includes('agent')) return;
     offer.methods.push({ type: 'agent', username: target.user, agent: agentSocket });
     offer.described.push('agent');
-  }
+  };
+  if (target.agent) offerAgent();
   for (const file of files) {
     if (!existsSync(file)) {
       offer.notes.push(`key ${tildePath(file)} does not exist`);
@@ -94,7 +96,9 @@ function keyOffer(target: SshTarget): KeyOffer {
     const key = readFileSync(file);
     const parsed = ssh2.utils.parseKey(key);
     if (parsed instanceof Error) {
-      // Passphrases never travel through Sweep (not on a command line, not in a file): the agent holds them.
+      // Passphrases never travel through Sweep (not on a command line, not in a file): the agent holds them, so
+      // with one running it is asked even where the inventory names the key file (as OpenSSH does).
+      if (/passphrase/i.test(parsed.message)) offerAgent();
       offer.notes.push(
         /passphrase/i.test(parsed.message)
           ? `key ${tildePath(file)} has a passphrase: load it into your ssh agent (ssh-add ${tildePath(file)})`

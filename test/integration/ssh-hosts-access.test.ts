@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -34,6 +34,7 @@ let secrets: { host: LabHost; file: string; pool: string; up: Promise<CliResult>
 const LABEL = `it's "q"; touch ~/pwned1 $(touch ~/pwned2) \`touch ~/pwned3\``;
 const REMOTE_DIR = "~/my dir/it's $(touch ~/pwned4)";
 const API_KEY = 'sekrit-123';
+const madeDirs: string[] = [];
 /** Every argv and environment given to the CLI, to show that the key passphrase is never among them. */
 const invocations: { args: readonly string[]; env: NodeJS.ProcessEnv }[] = [];
 
@@ -60,6 +61,12 @@ function entry(host: LabHost, fields: Record<string, unknown> = {}): string {
   return Object.entries(lines)
     .map(([key, value], index) => `${index === 0 ? '  - ' : '    '}${key}: ${JSON.stringify(value)}`)
     .join('\n');
+}
+
+function ownTempDir(prefix: string): string {
+  const dir = tempDir(prefix);
+  madeDirs.push(dir);
+  return dir;
 }
 
 function escaped(text: string): string {
@@ -128,7 +135,7 @@ before(async () => {
     { name: 'secret' },
   ]);
   ({ server, address: serverAddress } = await startLabServer(lab));
-  home = tempDir('access-home');
+  home = ownTempDir('access-home');
   mkdirSync(join(home, '.ssh'), { mode: 0o700 });
   const [jump, behind] = lab.hosts as [LabHost, LabHost];
   writeFileSync(
@@ -147,10 +154,10 @@ before(async () => {
       '',
     ].join('\n'),
   );
-  project = tempDir('access-project');
+  project = ownTempDir('access-project');
   chmodSync(project, 0o755);
   writeFileSync(join(project, 'notes.txt'), 'project file\n');
-  inventories = tempDir('access-inventories');
+  inventories = ownTempDir('access-inventories');
   const synced = `project_dir: ${JSON.stringify(project)}\n`;
 
   const quote = lab.hosts[3] as LabHost;
@@ -177,6 +184,7 @@ after(async () => {
   if (agent && agent.child.exitCode === null && agent.child.signalCode === null) await agent.signal('SIGTERM');
   await lab?.dispose();
   await server?.stop();
+  for (const dir of madeDirs) rmSync(dir, { recursive: true, force: true });
 });
 
 test('~/.ssh/config aliases resolve, and ProxyJump reaches a host only through the jump host', async () => {
@@ -236,7 +244,7 @@ test('~/.ssh/config aliases resolve, and ProxyJump reaches a host only through t
 
 test('a passphrase key is refused with what to do, then works through a real ssh agent', async () => {
   const host = lab.hosts[2] as LabHost;
-  const keys = tempDir('access-keys');
+  const keys = ownTempDir('access-keys');
   const key = join(keys, 'id_locked');
   const passphrase = `pp-${randomUUID()}`;
   root('ssh-keygen', ['-q', '-t', 'ed25519', '-N', passphrase, '-C', 'sweep-access-locked', '-f', key]);
@@ -277,13 +285,16 @@ test('a passphrase key is refused with what to do, then works through a real ssh
   const check = await sweep(hostsArgs('check', viaAgent), { SSH_AUTH_SOCK: socket });
   assert.equal(check.code, 0, check.stderr);
   assert.match(check.stdout, /^unlocked +ok /m);
+  // Doing what the refusal said is enough: the inventory that names the key file, run again with the agent.
+  const keyInAgent = await sweep(hostsArgs('check', locked), { SSH_AUTH_SOCK: socket });
+  assert.equal(keyInAgent.code, 0, keyInAgent.stderr);
 
   await agent.signal('SIGTERM');
   assert.equal(existsSync(socket), false, 'the agent is gone with its socket');
   for (const { args, env } of invocations) {
     assert.ok(!JSON.stringify({ args, env }).includes(passphrase), `passphrase given to sweep ${args.join(' ')}`);
   }
-  for (const result of [refused, check]) assert.ok(!(result.stdout + result.stderr).includes(passphrase));
+  for (const result of [refused, check, keyInAgent]) assert.ok(!(result.stdout + result.stderr).includes(passphrase));
   for (const file of [locked, viaAgent]) assert.ok(!readFileSync(file, 'utf8').includes(passphrase));
 });
 
