@@ -222,6 +222,21 @@ function forward(client: ssh2.Client, target: SshTarget, via: SshTarget): Promis
   );
 }
 
+/**
+ * The hops before `target`, first first: its ProxyJump list, each hop preceded by its own hops (as OpenSSH
+ * follows a jump host's ProxyJump); a loop is an error, not a hang.
+ */
+function jumpChain(target: SshTarget, options: SshOptions, seen: readonly string[] = []): SshTarget[] {
+  if (!target.proxyJump) return [];
+  return target.proxyJump.split(',').flatMap((jump) => {
+    const hop = options.resolveJump(jump.trim());
+    if (seen.includes(hop.name) || hop.name === target.name) {
+      throw new HostStepError(target.name, 'ssh', `ProxyJump loops through ${hop.name}`);
+    }
+    return [...jumpChain(hop, options, [...seen, target.name]), hop];
+  });
+}
+
 export class SshSession {
   private sftpChannel: Promise<SFTPWrapper> | undefined;
 
@@ -233,7 +248,7 @@ export class SshSession {
 
   /** Connects through every ProxyJump hop, checking each hop's host key as ssh does. */
   static async open(target: SshTarget, options: SshOptions): Promise<SshSession> {
-    const hops = target.proxyJump ? target.proxyJump.split(',').map((jump) => options.resolveJump(jump.trim())) : [];
+    const hops = jumpChain(target, options);
     const jumps: ssh2.Client[] = [];
     try {
       let sock: Readable | undefined;

@@ -9,14 +9,13 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync }
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { DevServer } from '../../src/server/dev-server.js';
 import { startLabServer } from '../helpers/lab-server.js';
 import { runSweep, startProcess, type CliResult, type RunningProcess } from '../helpers/processes.js';
 import { startSshLab, type LabHost, type SshLab } from '../helpers/ssh-lab.js';
 import { tempDir } from '../helpers/temporal.js';
 
 let lab: SshLab;
-let server: DevServer;
+let stopServer: (() => Promise<void>) | undefined;
 /** Where the CLI and the hosts reach the server: its address on the lab's bridge. */
 let serverAddress: string;
 /** The CLI's HOME: its ~/.ssh/config, and no default keys, agent or data dir of the machine's own. */
@@ -134,7 +133,7 @@ before(async () => {
     { name: 'quote' },
     { name: 'secret' },
   ]);
-  ({ server, address: serverAddress } = await startLabServer(lab));
+  ({ stop: stopServer, address: serverAddress } = await startLabServer(lab));
   home = ownTempDir('access-home');
   mkdirSync(join(home, '.ssh'), { mode: 0o700 });
   const [jump, behind] = lab.hosts as [LabHost, LabHost];
@@ -183,7 +182,7 @@ after(async () => {
   await Promise.all([quoting?.up, secrets?.up]);
   if (agent && agent.child.exitCode === null && agent.child.signalCode === null) await agent.signal('SIGTERM');
   await lab?.dispose();
-  await server?.stop();
+  await stopServer?.();
   for (const dir of madeDirs) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -265,7 +264,8 @@ test('a passphrase key is refused with what to do, then works through a real ssh
   const socket = join(keys, 'agent.sock');
   agent = startProcess('ssh-agent', ['-D', '-a', socket]);
   await until('the ssh agent to listen', () => (existsSync(socket) ? true : undefined), 10_000);
-  // ssh-add asks the askpass program, never a terminal: the passphrase goes from this script to the agent alone.
+  // ssh-add asks the askpass program, never a terminal: the passphrase goes from this script to ssh-add alone,
+  // which hands the agent the decrypted key.
   const askpass = join(keys, 'askpass');
   writeFileSync(askpass, `#!/bin/sh\nprintf '%s\\n' '${passphrase}'\n`, { mode: 0o700 });
   const agentEnv = { SSH_AUTH_SOCK: socket, SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force' };

@@ -6,7 +6,6 @@ import { chmodSync, copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { DevServer } from '../../src/server/dev-server.js';
 import { sharedRecordsFile, startLabServer } from '../helpers/lab-server.js';
 import { overlappingAttempts, TRIAL_SCRIPT, type TrialRecord } from '../helpers/cluster.js';
 import { runSweep, startSweep, type CliResult } from '../helpers/processes.js';
@@ -14,7 +13,7 @@ import { startSshLab, type LabHost, type SshLab } from '../helpers/ssh-lab.js';
 import { tempDir } from '../helpers/temporal.js';
 
 let lab: SshLab;
-let server: DevServer;
+let stopServer: (() => Promise<void>) | undefined;
 /** Where the CLI and the hosts reach the server: its address on the lab's bridge. */
 let serverAddress: string;
 let project: string;
@@ -42,7 +41,7 @@ async function until(what: string, holds: () => boolean, timeoutMs: number): Pro
 
 before(async () => {
   lab = await startSshLab([{ name: 'hosta' }, { name: 'hostb' }]);
-  ({ server, address: serverAddress } = await startLabServer(lab));
+  ({ stop: stopServer, address: serverAddress } = await startLabServer(lab));
   project = tempDir('cutoff-project');
   chmodSync(project, 0o755);
   copyFileSync(TRIAL_SCRIPT, join(project, 'trial.mjs'));
@@ -60,7 +59,7 @@ before(async () => {
 
 after(async () => {
   await lab?.dispose();
-  await server?.stop();
+  await stopServer?.();
 });
 
 test('a host cut off mid-sweep: its trials finish on the other host, and nothing runs twice at once', async () => {

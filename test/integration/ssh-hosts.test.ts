@@ -2,11 +2,19 @@
 // on a GPU host (fake nvidia-smi, 2 GPUs) and a CPU-only host, bad hosts failing clearly beside them, a sweep
 // whose trials land on both, outputs fetched back and logs read from the hosts, and nothing left after `down`.
 import assert from 'node:assert/strict';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { DevServer } from '../../src/server/dev-server.js';
 import { sharedRecordsFile, startLabServer } from '../helpers/lab-server.js';
 import { TRIAL_SCRIPT, type TrialRecord } from '../helpers/cluster.js';
 import { FakeGpus, fakeGpu } from '../helpers/fake-gpus.js';
@@ -15,7 +23,7 @@ import { startSshLab, type LabHost, type SshLab } from '../helpers/ssh-lab.js';
 import { tempDir } from '../helpers/temporal.js';
 
 let lab: SshLab;
-let server: DevServer;
+let stopServer: (() => Promise<void>) | undefined;
 /** Where the CLI and the hosts reach the server: its address on the lab's bridge. */
 let serverAddress: string;
 let gpus: FakeGpus;
@@ -85,7 +93,7 @@ before(async () => {
     { name: 'hoste' },
   ]);
   [hosta, hostb] = lab.hosts as [LabHost, LabHost];
-  ({ server, address: serverAddress } = await startLabServer(lab));
+  ({ stop: stopServer, address: serverAddress } = await startLabServer(lab));
   project = tempDir('ssh-project');
   chmodSync(project, 0o755);
   copyFileSync(TRIAL_SCRIPT, join(project, 'trial.mjs'));
@@ -97,7 +105,7 @@ before(async () => {
 
 after(async () => {
   await lab?.dispose();
-  await server?.stop();
+  await stopServer?.();
   gpus?.remove();
 });
 
@@ -190,6 +198,17 @@ test('up twice changes nothing; after one project file is edited, that file alon
   }
   const copied = await hostb.run(['cat', join(hostb.home, 'work', 'notes.txt')]);
   assert.equal(copied.stdout, 'second\n');
+  // sync: files only, to the hosts named; a file deleted here goes there too, nothing else of the host's does.
+  writeFileSync(join(project, 'extra.txt'), 'extra\n');
+  await hostb.run(['sh', '-c', 'echo mine > ~/work/host-own.txt']);
+  const synced = await sweep(hostsArgs('sync', file, ['--host', 'hostb']));
+  assert.equal(synced.code, 0, synced.stderr);
+  assert.match(synced.stdout, /^hostb: \d+ files; 1 sent \(extra\.txt\)$/m);
+  assert.equal((await hosta.run(['test', '-e', join(hosta.home, 'work', 'extra.txt')])).code, 1, 'hosta not synced');
+  rmSync(join(project, 'extra.txt'));
+  const removed = await sweep(hostsArgs('sync', file, ['--host', 'hostb']));
+  assert.match(removed.stdout, /^hostb: \d+ files; 0 sent; 1 removed \(extra\.txt\)$/m);
+  assert.equal((await hostb.run(['cat', join(hostb.home, 'work', 'host-own.txt')])).stdout, 'mine\n');
   const git = await hostb.run(['ls', join(hostb.home, 'work', '.git')]);
   assert.notEqual(git.code, 0, '.git is left out by default');
 });
