@@ -2,8 +2,8 @@
 // the host's platform and architecture (one Temporal core binary, not five), the Python helper. Its id is a hash
 // of every file, so a host that already holds this bundle is sent nothing.
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 
@@ -104,6 +104,30 @@ export function coreTarget(target: BundleTarget): string {
   return core;
 }
 
+const cachedHashSchema = z.object({ size: z.number(), mtimeMs: z.number(), sha256: z.string() });
+type CachedHash = z.infer<typeof cachedHashSchema>;
+/** Each file's hash by size and mtime: reading 90 MB on every `hosts up` took 3.6 s of a no-op run. */
+const HASH_CACHE = 'node_modules/.cache/sweep-bundle-hashes.json';
+
+function readHashCache(root: string): Record<string, CachedHash> {
+  try {
+    return z.record(z.string(), cachedHashSchema).parse(JSON.parse(readFileSync(join(root, HASH_CACHE), 'utf8')));
+  } catch {
+    return {};
+  }
+}
+
+function writeHashCache(root: string, hashes: Record<string, CachedHash>): void {
+  try {
+    mkdirSync(dirname(join(root, HASH_CACHE)), { recursive: true });
+    const partial = `${join(root, HASH_CACHE)}.${process.pid}`;
+    writeFileSync(partial, JSON.stringify(hashes));
+    renameSync(partial, join(root, HASH_CACHE));
+  } catch {
+    // A read-only checkout hashes every time; nothing else changes.
+  }
+}
+
 /** The bundle for `target`, built from the Sweep checkout at `root` (which must be built: dist/ present). */
 export function workerBundle(root: string, target: BundleTarget): WorkerBundle {
   const core = coreTarget(target);
@@ -131,13 +155,22 @@ export function workerBundle(root: string, target: BundleTarget): WorkerBundle {
     ...packages.flatMap((dir) => walk(root, dir, skip)),
   ].sort();
   const hash = createHash('sha256').update(`${target.platform}-${target.arch}\n`);
+  const known = readHashCache(root);
+  const hashes: Record<string, CachedHash> = { ...known };
   const files = paths.map((path) => {
     const absolute = join(root, ...path.split('/'));
     const stat = statSync(absolute);
     const mode = stat.mode & 0o777;
-    hash.update(`${path}\0${mode}\0`).update(readFileSync(absolute)).update('\n');
+    const cached = known[path];
+    const sha256 =
+      cached?.size === stat.size && cached.mtimeMs === stat.mtimeMs
+        ? cached.sha256
+        : createHash('sha256').update(readFileSync(absolute)).digest('hex');
+    hashes[path] = { size: stat.size, mtimeMs: stat.mtimeMs, sha256 };
+    hash.update(`${path}\0${mode}\0${sha256}\n`);
     return { path, mode, size: stat.size };
   });
+  writeHashCache(root, hashes);
   return {
     id: hash.digest('hex').slice(0, 16),
     root,
