@@ -1,8 +1,10 @@
 import { Command } from 'commander';
 import { registerExpandCommand } from './commands/expand.js';
+import { registerRenderCommand } from './commands/render.js';
 import { registerServerCommand } from './commands/server.js';
 import { registerValidateCommand } from './commands/validate.js';
 import { registerWorkerCommand } from './commands/worker.js';
+import { registerQueueCommand } from './commands/queue.js';
 import { registerWorkersCommand } from './commands/workers.js';
 import { registerBatchCommand } from './commands/batch.js';
 import { registerFetchCommand } from './commands/fetch.js';
@@ -39,7 +41,9 @@ export function buildProgram(): Command {
   registerListCommand(program);
   registerValidateCommand(program);
   registerExpandCommand(program);
+  registerRenderCommand(program);
   registerWorkerCommand(program);
+  registerQueueCommand(program);
   registerWorkersCommand(program);
   registerHostsCommand(program);
   registerFetchCommand(program);

@@ -26,9 +26,10 @@ export async function startSweep(
   client: Client,
   spec: SweepSpec,
   options: SweepOptions,
-  extra: { readonly indices?: readonly number[]; readonly retryOf?: string } = {},
+  extra: { readonly indices?: readonly number[]; readonly retryOf?: string; readonly sweepId?: string } = {},
 ): Promise<string> {
-  const sweepId = newSweepId(spec.name, new Date(), randomBytes(2).toString('hex'));
+  // A caller that must find its sweep again after a crash (the folder queue) names it before starting it.
+  const sweepId = extra.sweepId ?? newSweepId(spec.name, new Date(), randomBytes(2).toString('hex'));
   options = { ...options, honourResources: true, startDir: options.startDir ?? process.cwd() };
   const input: SweepInput = { sweepId, spec, options, ...(extra.indices ? { indices: extra.indices } : {}) };
   const memo: SweepMemo = {

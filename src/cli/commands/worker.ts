@@ -12,7 +12,7 @@ import { runTrialWorker } from '../../workers/trial-worker.js';
 import { addConnectionOptions, connectionFromOptions } from '../connection-flags.js';
 import { parseCount, parsePositive } from '../option-parsers.js';
 
-interface WorkerCommandOptions {
+export interface WorkerCommandOptions {
   gpu?: number;
   gpus?: number[];
   allGpus?: boolean;
