@@ -15,16 +15,22 @@ export interface SpecCommandOptions extends ResourceOptions {
   pool?: string;
 }
 
-/** Reads and checks a spec file; every problem becomes one `file:line:column key: message` line. */
-export function readSpecFile(file: string, command: readonly string[], options: SpecCommandOptions): SweepSpec {
-  let text: string;
+/** A file's text, or the one line that says why it cannot be read (`jobs.sh: cannot read the spec: no such file`). */
+export function readTextFile(file: string, what: string): { text: string } | { problem: string } {
   try {
-    text = readFileSync(file, 'utf8');
+    return { text: readFileSync(file, 'utf8') };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (error as Error).message;
-    throw new ConfigError([`${file}: cannot read the spec: ${reason}`]);
+    return { problem: `${file}: cannot read the ${what}: ${reason}` };
   }
+}
+
+/** Reads and checks a spec file; every problem becomes one `file:line:column key: message` line. */
+export function readSpecFile(file: string, command: readonly string[], options: SpecCommandOptions): SweepSpec {
+  const read = readTextFile(file, 'spec');
+  if ('problem' in read) throw new ConfigError([read.problem]);
+  const { text } = read;
   const resources = resourceOverrides(options);
   const overrides: SpecOverrides = {
     ...(command.length > 0 ? { command } : {}),

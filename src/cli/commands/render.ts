@@ -13,7 +13,7 @@ import { renderTrial } from '../../sweep-spec/render.js';
 import type { SweepSpec } from '../../sweep-spec/spec-types.js';
 import { parseCount } from '../option-parsers.js';
 import { writeOut } from '../output.js';
-import { addSpecArguments, readSpecFile, type SpecCommandOptions } from '../spec-file.js';
+import { addSpecArguments, readSpecFile, readTextFile, type SpecCommandOptions } from '../spec-file.js';
 
 export interface RenderOptions extends SpecCommandOptions {
   scripts: string;
@@ -32,14 +32,9 @@ export const DEFAULT_MAX_SCRIPTS = 10_000;
 const SHOWN_PROBLEMS = 10;
 
 function readHeader(file: string): string[] | string {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (error as Error).message;
-    return `${file}: cannot read the header: ${reason}`;
-  }
+  const read = readTextFile(file, 'header');
+  if ('problem' in read) return read.problem;
+  const { text } = read;
   // A header saved with CRLF would leave a \r on every line, which sh keeps as part of the last word.
   const lines = text.split(/\r?\n/);
   if (lines.at(-1) === '') lines.pop();

@@ -199,15 +199,15 @@ export interface StopResult {
 // ---------------------------------------------------------------------------------------------------------------
 // Small helpers.
 
-function errorMessage(error: unknown): string {
+export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function errorCode(error: unknown): string | undefined {
+export function errorCode(error: unknown): string | undefined {
   return (error as NodeJS.ErrnoException | undefined)?.code;
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
+export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
@@ -314,7 +314,7 @@ function supervisorCommand(args: readonly string[]): { script: string; stateDir:
   return { script: resolve(script), stateDir: resolve(stateDir) };
 }
 
-function readPidFile(path: string): number | undefined {
+export function readPidFile(path: string): number | undefined {
   try {
     const pid = Number(readFileSync(path, 'utf8').trim());
     return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;

@@ -16,7 +16,6 @@ import { randomBytes } from 'node:crypto';
 import {
   appendFileSync,
   closeSync,
-  existsSync,
   mkdirSync,
   openSync,
   readdirSync,
@@ -27,9 +26,10 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+// The agent ships in the same bundle; importing it runs nothing (it runs only when piped to `node -`).
+import { errorCode, errorMessage, expandHome, isAlive, isRecord, readPidFile } from './host-agent.js';
 
 const STATE_ENV = 'SWEEP_HOST_STATE';
 /** How long a worker has to hand back its trials after SIGTERM. */
@@ -128,51 +128,10 @@ export function parseWorkers(value: unknown): WorkerSpec[] {
   });
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function errorCode(error: unknown): string | undefined {
-  return (error as NodeJS.ErrnoException | undefined)?.code;
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-function expandHome(path: string): string {
-  if (path === '~') return os.homedir();
-  return path.startsWith('~/') ? join(os.homedir(), path.slice(2)) : path;
-}
-
 function writeAtomic(path: string, text: string, mode = 0o644): void {
   const partial = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   writeFileSync(partial, text, { mode });
   renameSync(partial, path);
-}
-
-/** Alive and not a zombie: a dead worker that nobody reaped yet still answers kill(0). */
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    return errorCode(error) === 'EPERM';
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return !existsSync('/proc/self');
-  }
-}
-
-function readPidFile(path: string): number | undefined {
-  try {
-    const pid = Number(readFileSync(path, 'utf8').trim());
-    return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function carriesMarker(pid: number, entry: string): boolean {
