@@ -13,19 +13,10 @@ import { shortName, size } from '../sweep-spec/spec-schema.js';
 import { isMapping } from '../sweep-spec/yaml-values.js';
 import { DEFAULT_POOL } from '../temporal/names.js';
 import { sshHostConfig } from './ssh-config.js';
+import type { SshTarget } from './ssh-session.js';
 
-export interface InventoryHost {
-  /** How Sweep names the host (queues `<name>-gpu<N>`, messages): the `name`, the alias or the address. */
-  readonly name: string;
-  /** Where ssh connects: the inventory's address, or the alias's HostName. */
-  readonly address: string;
-  readonly port: number;
-  readonly user: string;
-  /** Key files to offer, in order; empty: the ssh agent's keys only. */
-  readonly keyFiles: readonly string[];
-  /** Offer the agent's keys (SSH_AUTH_SOCK): where no key is given, or when asked. */
-  readonly agent: boolean;
-  readonly proxyJump?: string;
+/** A host as `sweep hosts` reaches it (the ssh fields, see SshTarget) and runs workers on it. */
+export interface InventoryHost extends SshTarget {
   /** `all`, or the GPU indices to use. */
   readonly gpus: 'all' | readonly number[];
   readonly maxGpus?: number;

@@ -23,11 +23,15 @@ export class HostStepError extends Error {
 }
 
 export interface SshTarget {
+  /** How Sweep names the host (queues `<name>-gpu<N>`, messages): the inventory's `name`, the alias or the address. */
   readonly name: string;
+  /** Where ssh connects: the inventory's address, or the alias's HostName. */
   readonly address: string;
   readonly port: number;
   readonly user: string;
+  /** Key files to offer, in order; empty: the ssh agent's keys only. */
   readonly keyFiles: readonly string[];
+  /** Offer the agent's keys (SSH_AUTH_SOCK): where no key is given, or when asked. */
   readonly agent: boolean;
   readonly proxyJump?: string;
 }

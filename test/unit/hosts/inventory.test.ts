@@ -2,20 +2,10 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ConfigError } from '../../../src/errors.js';
 import { loadInventory } from '../../../src/hosts/inventory.js';
 import { sshHostConfig } from '../../../src/hosts/ssh-config.js';
+import { thrownProblems } from '../../helpers/config-error.js';
 import { tempDir } from '../../helpers/temporal.js';
-
-function problemsOf(run: () => unknown): readonly string[] {
-  try {
-    run();
-  } catch (error) {
-    assert.ok(error instanceof ConfigError, String(error));
-    return error.problems;
-  }
-  return assert.fail('expected a ConfigError');
-}
 
 const SSH_CONFIG = `
 Host gpu-box
@@ -115,7 +105,7 @@ test('every problem at once, located: hosts.yml:7:11 hosts[1].port, unknown keys
     ].join('\n'),
   );
   assert.deepEqual(
-    problemsOf(() => loadInventory([file], { home: dir, sshConfig: '', localUser: 'me' })),
+    thrownProblems(() => loadInventory([file], { home: dir, sshConfig: '', localUser: 'me' })),
     [
       `${file}:5:5 hosts[0].max_gpus: goes with gpus: all (a list already says which GPUs)`,
       `${file}:7:11 hosts[1].port: expected a port number 1-65535, got "seventy"`,
@@ -142,13 +132,14 @@ test('ml-scheduler machine files are read as they are, looked up with .yaml and 
     ],
   );
   assert.deepEqual(
-    problemsOf(() => loadInventory(['nowhere'], { home, sshConfig: '' })),
+    thrownProblems(() => loadInventory(['nowhere'], { home, sshConfig: '' })),
     [`nowhere: no such file (also looked for nowhere.yaml and under ${join(home, '.local', 'var')})`],
   );
   writeFileSync(join(dir, 'dup.yaml'), 'username: x\nip: 105.29.123.242\n');
   assert.match(
-    problemsOf(() => loadInventory([join(dir, 'machine2.yaml'), join(dir, 'dup.yaml')], { home, sshConfig: '' }))[0] ??
-      '',
+    thrownProblems(() =>
+      loadInventory([join(dir, 'machine2.yaml'), join(dir, 'dup.yaml')], { home, sshConfig: '' }),
+    )[0] ?? '',
     /host "105\.29\.123\.242" is also in .*machine2\.yaml/,
   );
 });
@@ -179,7 +170,7 @@ test('what up needs: the project (relative to hosts.yml), its rules, node, CPU s
   assert.deepEqual([second?.node, second?.cpuSlots, second?.temporalAddress], ['node', undefined, 'temporal.lab:7233']);
   writeFileSync(file, 'temporal_address: nowhere\nhosts:\n  - address: 10.0.0.2\n    cpu_slots: -1\n');
   assert.deepEqual(
-    problemsOf(() => loadInventory([file], { home: '/home/me', sshConfig: '' })),
+    thrownProblems(() => loadInventory([file], { home: '/home/me', sshConfig: '' })),
     [
       `${file}:1:19 temporal_address: expected host:port, e.g. 10.0.0.1:7233, got "nowhere"`,
       `${file}:4:16 hosts[0].cpu_slots: must be >= 0, got -1`,

@@ -4,13 +4,13 @@ import { chmodSync, mkdirSync, realpathSync, symlinkSync, writeFileSync } from '
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { ConfigError } from '../../../src/errors.js';
 import {
   describeSelection,
   selectProjectFiles,
   type ProjectFile,
   type ProjectFileRules,
 } from '../../../src/hosts/project-files.js';
+import { thrownProblems } from '../../helpers/config-error.js';
 import { tempDir } from '../../helpers/temporal.js';
 
 /** Paths ending in `/` are empty directories; the others files with the given content. */
@@ -25,16 +25,6 @@ function makeTree(files: Readonly<Record<string, string>>): string {
     }
   }
   return root;
-}
-
-function problemsOf(run: () => unknown): readonly string[] {
-  try {
-    run();
-  } catch (error) {
-    assert.ok(error instanceof ConfigError, String(error));
-    return error.problems;
-  }
-  return assert.fail('expected a ConfigError');
 }
 
 interface SelectionCase {
@@ -282,22 +272,22 @@ test('selectProjectFiles: a link is matched by its own path, not its target', ()
 test('selectProjectFiles: a bad root or include is a ConfigError naming it', () => {
   const root = makeTree({ 'a.txt': '' });
   assert.deepEqual(
-    problemsOf(() => selectProjectFiles(join(root, 'missing'))),
+    thrownProblems(() => selectProjectFiles(join(root, 'missing'))),
     [`${join(root, 'missing')}: cannot read the project directory (ENOENT)`],
   );
   assert.deepEqual(
-    problemsOf(() => selectProjectFiles(join(root, 'a.txt'))),
+    thrownProblems(() => selectProjectFiles(join(root, 'a.txt'))),
     [`${join(root, 'a.txt')}: the project directory is not a directory`],
   );
   assert.deepEqual(
-    problemsOf(() => selectProjectFiles(root, { include: ['ok', '!x'] })),
+    thrownProblems(() => selectProjectFiles(root, { include: ['ok', '!x'] })),
     ['include[1]: "!x" cannot start with "!": put the pattern in exclude instead'],
   );
 });
 
 /** The problems selectProjectFiles reports for `root`, seen as a user without root's right to read anything. */
 function unprivilegedProblems(root: string): readonly string[] {
-  if (process.getuid?.() !== 0) return problemsOf(() => selectProjectFiles(root));
+  if (process.getuid?.() !== 0) return thrownProblems(() => selectProjectFiles(root));
   // Root reads whatever the permission bits say: run the selection as nobody, which cannot.
   chmodSync(root, 0o755);
   const module = new URL('../../../src/hosts/project-files.ts', import.meta.url).href;
