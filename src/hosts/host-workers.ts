@@ -77,8 +77,7 @@ export function hostWorkers(
   const worker = (name: string, own: string[], gpu?: number): HostWorker => ({
     name,
     ...(gpu === undefined ? {} : { gpu }),
-    // `worker=<name>` lets a trial ask for this very worker: `sweep hosts check` sends each one an echo trial.
-    argv: [layout.node, layout.sweepBin, 'worker', ...own, '--queue', name, '--label', `worker=${name}`, ...common],
+    argv: [layout.node, layout.sweepBin, 'worker', ...own, '--queue', name, ...common],
     cwd: layout.projectDir,
   });
   const workers = gpus.map((gpu) => worker(`${host.name}-gpu${gpu}`, ['--gpu', String(gpu)], gpu));

@@ -79,8 +79,6 @@ test('one worker per GPU on <host>-gpu<N>, a CPU worker where the host has no GP
     '1',
     '--queue',
     'hostb-gpu1',
-    '--label',
-    'worker=hostb-gpu1',
     '--pool',
     'lab',
     '--label',
