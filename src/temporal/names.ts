@@ -20,6 +20,19 @@ export function shapeQueue(pool: string, shape: string): string {
   return shape === 'any' ? poolQueue(pool) : `${poolQueue(pool)}/${shape}`;
 }
 
+/**
+ * One worker's own queue (`…/worker/hostb-gpu1`): trials that name it (`resources.labels.worker`) wait here, for
+ * it alone, instead of on a shared queue that every other worker would take them from only to hand them back.
+ */
+export function workerQueue(pool: string, worker: string): string {
+  return `${poolQueue(pool)}/worker/${worker}`;
+}
+
+/** The queue a trial waits on: its worker's own where it names one, else its shape's. */
+export function trialQueue(pool: string, shape: string, worker: string | undefined): string {
+  return worker === undefined ? shapeQueue(pool, shape) : workerQueue(pool, worker);
+}
+
 /** Workers publish what they own as queue names under this (see published-capacity.ts); nothing runs there. */
 export function capacityQueuePrefix(pool: string): string {
   return `${poolQueue(pool)}/capacity/`;

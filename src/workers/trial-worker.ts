@@ -15,7 +15,7 @@ import { connectRetrying, OutageReporter } from '../temporal/connect-retrying.js
 import { connectClient, connectionOptions, type ConnectionConfig } from '../temporal/connection-config.js';
 import { attemptStartedSignal, updatesSinceQuery } from '../workflows/messages.js';
 import { reportLeftAttempts, type TakeoverReport } from './queue-takeover.js';
-import { shapeQueue, UPDATE_VERSION_MEMO, workerIdentity } from '../temporal/names.js';
+import { shapeQueue, UPDATE_VERSION_MEMO, workerIdentity, workerQueue } from '../temporal/names.js';
 import { SweepUpdates } from '../activities/sweep-updates.js';
 import type { TrialShape } from '../workflows/resource-request.js';
 import type { GpuMonitor } from './gpu-monitor.js';
@@ -153,7 +153,8 @@ export async function runTrialWorker(options: TrialWorkerOptions): Promise<void>
     cores: availableParallelism(),
     memoryTotalMib: (options.monitor.snapshot?.host.memoryTotalBytes ?? 0) / (1024 * 1024),
     ownsHost: options.ownsHost,
-    labels: options.labels,
+    // Every worker answers to its own name: a trial may ask for exactly it (and is sent to its own queue).
+    labels: { ...options.labels, worker: options.name },
   };
   const placer = new Placer(capacity, monitorMeasurements(options.monitor));
   options.monitor.onChange(() => placer.measurementsChanged());
@@ -164,8 +165,13 @@ export async function runTrialWorker(options: TrialWorkerOptions): Promise<void>
       new TaskPermits({ free: () => placer.freeFor(shape), used: () => placer.usedBy(shape) }, options.prefetch),
     ]),
   );
+  // Trials sent to this worker by name ask for no particular hardware, so they take the `any` shape's room.
+  const ownQueuePermits = new TaskPermits(
+    { free: () => placer.freeFor('any'), used: () => placer.usedBy('any') },
+    false,
+  );
   placer.onChange(() => {
-    for (const permit of permits.values()) permit.wake();
+    for (const permit of [...permits.values(), ownQueuePermits]) permit.wake();
   });
   const activities = createTrialActivities({
     placer,
@@ -230,6 +236,7 @@ export async function runTrialWorker(options: TrialWorkerOptions): Promise<void>
     });
   const workers = await Promise.all([
     ...[...permits].map(([shape, permit]) => trialQueueWorker(shapeQueue(options.pool, shape), permit)),
+    trialQueueWorker(workerQueue(options.pool, options.name), ownQueuePermits),
     // What this worker owns, for `sweep start` and `sweep workers` to read from its heartbeats.
     trialQueueWorker(capacityQueueName(options.pool, capacity), NO_PERMITS),
   ]);

@@ -12,7 +12,7 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { createTrialActivities } from '../activities/run-trial.js';
-import { shapeQueue } from '../temporal/names.js';
+import { trialQueue } from '../temporal/names.js';
 import { gpuQueueKey, trialStateKey } from '../temporal/search-attributes.js';
 import { classifyAttempt } from './attempt-failures.js';
 import { attemptStartedSignal, trialFinishedSignal, trialStatusQuery, type TrialFinished } from './messages.js';
@@ -76,8 +76,9 @@ export async function trialWorkflow(input: TrialInput | LegacyTrialInput): Promi
   let lost = 0;
   for (; ; attempt++) {
     const { runTrial } = proxyActivities<TrialActivities>({
-      // Matching is by queue: the number of GPUs picks the queue, and only workers with that many poll it.
-      taskQueue: shapeQueue(policy.pool, shapeOf(policy.resources)),
+      // Matching is by queue: the number of GPUs picks the queue, and only workers with that many poll it; a
+      // trial that names its worker waits on that worker's own queue.
+      taskQueue: trialQueue(policy.pool, shapeOf(policy.resources), policy.resources?.labels?.worker),
       heartbeatTimeout: `${policy.heartbeatTimeoutSeconds}s`,
       // The spec's `timeout` is enforced by the worker from the command's start (a slot wait is not running);
       // the server's own timeout only bounds a worker that stops heartbeating.

@@ -222,6 +222,18 @@ test('a sweep lands on both hosts; status, fetch and logs reach the trials where
     return states.join(' ') === 'hosta-gpu0=up hosta-gpu1=up hostb-cpu=up' ? states : undefined;
   });
   assert.equal(status.length, 3);
+  // mlframework's echo task: one tiny trial on every live worker, each held by that worker alone.
+  const check = await sweep(hostsArgs('check', file, ['--json']));
+  assert.equal(check.code, 0, check.stderr);
+  const echoes = (JSON.parse(check.stdout) as { echo: { worker: string; ok: boolean; detail: string }[] }[]).flatMap(
+    (host) => host.echo,
+  );
+  assert.deepEqual(echoes.map((echo) => [echo.worker, echo.ok]).sort(), [
+    ['hosta-gpu0', true],
+    ['hosta-gpu1', true],
+    ['hostb-cpu', true],
+  ]);
+  for (const echo of echoes) assert.match(echo.detail, new RegExp(`^ok on ${echo.worker} \\(\\d+\\.\\d s\\)$`));
   writeFileSync(
     join(project, 'sweep.yml'),
     'command: [node, trial.mjs]\nargs: none\n' +

@@ -18,6 +18,7 @@ import { chooseGpus } from '../../hosts/host-workers.js';
 import { loadInventory, type InventoryHost } from '../../hosts/inventory.js';
 import { runAgent, statusSchema, stopSchema, type HostProbe, type HostStatus } from '../../hosts/remote-agent.js';
 import { connectClient, type ConnectionConfig } from '../../temporal/connection-config.js';
+import { echoTrials, type EchoResult } from '../echo-trials.js';
 import { gpuQueueKey, trialStateKey } from '../../temporal/search-attributes.js';
 import { addConnectionOptions, connectionFromOptions } from '../connection-flags.js';
 import { registeredWorkers, type RegisteredWorker } from '../pool-capacity.js';
@@ -26,6 +27,7 @@ import { formatDuration, formatTable } from '../table.js';
 interface HostsOptions extends SshFlagValues {
   json: boolean;
   host: string[];
+  echo: boolean;
 }
 
 function gpusCell(host: InventoryHost): string {
@@ -105,6 +107,19 @@ interface CheckReport {
   readonly temporalAddress: string;
 }
 
+/** Echo trials on the live workers of the hosts that answered; none where Temporal cannot be reached from here. */
+async function echoes(connection: ConnectionConfig, hosts: readonly InventoryHost[]): Promise<EchoResult[] | string> {
+  let client: Client | undefined;
+  try {
+    client = await connectClient(connection);
+    return await echoTrials(client, hosts);
+  } catch (error) {
+    return `no echo trials: ${error instanceof Error ? error.message : String(error)}`;
+  } finally {
+    await client?.connection.close();
+  }
+}
+
 async function checkHosts(files: string[], options: HostsOptions, command: Command): Promise<void> {
   const connection = connectionFromOptions(command.opts());
   const hosts = selectedHosts(files, options.host);
@@ -121,13 +136,20 @@ async function checkHosts(files: string[], options: HostsOptions, command: Comma
           : `${found.length}: ${[...new Set(found.map((gpu) => gpu.name))].join(', ')}; using ${choice.gpus.join(',') || 'none'}`;
     return { probe, gpus, temporalAddress };
   });
+  const answered = results.filter((result) => result.value).map((result) => result.host);
+  const echo = options.echo && answered.length ? await echoes(connection, answered) : [];
+  const echoOf = (host: string) => (typeof echo === 'string' ? [] : echo.filter((result) => result.host === host));
   if (options.json) {
-    process.stdout.write(jsonResults(results, (report) => report));
+    const withEcho = results.map((result) =>
+      result.value ? { ...result, value: { ...result.value, echo: echoOf(result.host.name) } } : result,
+    );
+    process.stdout.write(jsonResults(withEcho, (report) => report));
   } else {
-    const header = ['host', 'ssh', 'os', 'node', 'gpus', 'ram free', 'disk free', 'temporal'];
+    const header = ['host', 'ssh', 'os', 'node', 'gpus', 'ram free', 'disk free', 'temporal', 'echo trial'];
     const rows = results.map(({ host, value, error, node }) => {
-      if (!value) return [host.name, error?.step === 'ssh' ? 'FAILED' : 'ok', '', node ?? '', '', '', '', ''];
+      if (!value) return [host.name, error?.step === 'ssh' ? 'FAILED' : 'ok', '', node ?? '', '', '', '', '', ''];
       const { probe } = value;
+      const echoed = echoOf(host.name);
       return [
         host.name,
         'ok',
@@ -139,9 +161,14 @@ async function checkHosts(files: string[], options: HostsOptions, command: Comma
         probe.temporal.reachable
           ? `${value.temporalAddress} ok (${probe.temporal.ms ?? 0} ms)`
           : `${value.temporalAddress} UNREACHABLE: ${probe.temporal.error ?? ''}`,
+        echoed.length ? echoed.map((result) => `${result.worker}: ${result.detail}`).join('; ') : 'no live worker',
       ];
     });
     process.stdout.write(`${formatTable(header, rows)}\n`);
+    if (typeof echo === 'string') process.stderr.write(`${echo}\n`);
+  }
+  for (const failed of typeof echo === 'string' ? [] : echo.filter((result) => !result.ok)) {
+    process.stderr.write(`${failed.host}: echo trial on ${failed.worker}: ${failed.detail}\n`);
   }
   finish(results, 'checked');
 }
@@ -318,7 +345,11 @@ export function registerHostsCommand(program: Command): void {
     .description('validate an inventory and print each host as ssh will reach it (~/.ssh/config aliases resolved)')
     .action(listHosts);
   addConnectionOptions(
-    hostsCommand(hosts, 'check', 'for every host: ssh, OS, Node, GPUs, free RAM and disk, whether it reaches Temporal'),
+    hostsCommand(
+      hosts,
+      'check',
+      'for every host: ssh, OS, Node, GPUs, free RAM and disk, whether it reaches Temporal, an echo trial per worker',
+    ).option('--no-echo', 'skip the echo trial on each live worker'),
   ).action(checkHosts);
   addConnectionOptions(
     hostsCommand(
