@@ -6,7 +6,9 @@ import { logFileName } from '../temporal/names.js';
 import { attemptFailure } from '../workflows/attempt-failures.js';
 import type { RunTrialResult } from '../workflows/types.js';
 import { describeExit } from './exit-status.js';
-import { MetricTracker } from './metric-lines.js';
+import type { JsonValue } from '../sweep-spec/spec-types.js';
+import { decodeMetric, encodeMetric, type MetricValues } from '../workflows/metric-values.js';
+import { MetricTracker, type MetricReport } from './metric-lines.js';
 
 type Objective = ConstructorParameters<typeof MetricTracker>[0];
 
@@ -33,6 +35,8 @@ export const attemptOutcomeSchema = z.object({
   stderrTail: z.string(),
   /** Metric lines that could not be read, said once. */
   metricWarning: z.string().optional(),
+  /** What a worker class's `run` returned (`null` for None is a result too); absent for a command. */
+  value: z.json().optional(),
 });
 export type AttemptOutcome = z.infer<typeof attemptOutcomeSchema>;
 
@@ -42,6 +46,8 @@ export interface AttemptFiles {
   /** Written by the trial's supervisor (`<status> <runId> <worker>`), which outlives the worker by the exit itself. */
   readonly exit: string;
   readonly stdout: string;
+  /** A worker class's `run` return value, `{"run": <runId>, "value": …}`, written by its process before it says so. */
+  readonly value: string;
 }
 
 export function attemptFiles(trialDir: string, sweepId: string, attempt: number): AttemptFiles {
@@ -51,7 +57,32 @@ export function attemptFiles(trialDir: string, sweepId: string, attempt: number)
     outcome: `${base}.outcome.json`,
     exit: `${base}.exit`,
     stdout: join(logs, logFileName(sweepId, attempt, 'stdout')),
+    value: `${base}.value.json`,
   };
+}
+
+const valueFileSchema = z.object({ run: z.string(), value: z.json() });
+
+/** What the attempt's `run` returned, as its class process recorded it; undefined for a command or another run. */
+export function readReturnedValue(files: AttemptFiles, runId: string): { value: JsonValue } | undefined {
+  if (!existsSync(files.value)) return undefined;
+  const recorded = readJsonFile(files.value, valueFileSchema);
+  return recorded?.run === runId ? { value: recorded.value } : undefined;
+}
+
+/** A returned mapping's numbers are the trial's final metrics (`step` its step), as if printed last. */
+export function metricsOfValue(value: JsonValue): MetricReport | undefined {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  const metrics: MetricValues = {};
+  let step: number | undefined;
+  for (const [key, entry] of Object.entries(value)) {
+    const number = decodeMetric(entry === null ? undefined : entry);
+    if (number === undefined) continue;
+    if (key === 'step') step = number;
+    else metrics[key] = encodeMetric(number);
+  }
+  if (Object.keys(metrics).length === 0 && step === undefined) return undefined;
+  return { ...(step === undefined ? {} : { step }), metrics };
 }
 
 /** Written whole or not at all (rename), so a reader never sees half a record. */
@@ -83,6 +114,9 @@ export function readOutcome(
   const tracker = new MetricTracker(objective);
   const stdout = existsSync(files.stdout) ? readFileSync(files.stdout, 'utf8') : '';
   for (const line of stdout.split('\n')) tracker.read(line);
+  const returned = readReturnedValue(files, runId);
+  const valueMetrics = returned ? metricsOfValue(returned.value) : undefined;
+  if (valueMetrics) tracker.record(valueMetrics);
   // A sweep metric missing from the log may only have been lost with the worker's pipe: run again instead.
   if (objective && tracker.metrics[objective.name] === undefined) return undefined;
   return {
@@ -96,6 +130,7 @@ export function readOutcome(
     worker,
     host: '',
     stderrTail: '',
+    ...(returned ?? {}),
   };
 }
 
@@ -167,5 +202,6 @@ export function reportOutcome(
     host: outcome.host,
     ...(how.adoptedFrom ? { adoptedFrom: how.adoptedFrom } : {}),
     ...(how.reportedBy ? { reportedBy: how.reportedBy } : {}),
+    ...('value' in outcome ? { value: outcome.value } : {}),
   };
 }

@@ -9,8 +9,8 @@ import {
 } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { delimiter, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { CancelledFailure, Context, log } from '@temporalio/activity';
+import { lineSplitter } from '../host/line-splitter.js';
 import { fillTrialDir } from '../sweep-spec/render.js';
 import { logFileName, trialWorkflowId } from '../temporal/names.js';
 import { attemptFailure, FAILURE_TYPES } from '../workflows/attempt-failures.js';
@@ -23,7 +23,17 @@ import type {
   TrialProgress,
 } from '../workflows/types.js';
 import { planTrial } from '../workflows/trial-plan.js';
-import { attemptFiles, readOutcome, reportOutcome, writeOutcome, type AttemptOutcome } from './attempt-outcome.js';
+import {
+  attemptFiles,
+  metricsOfValue,
+  readOutcome,
+  readReturnedValue,
+  reportOutcome,
+  writeOutcome,
+  type AttemptOutcome,
+} from './attempt-outcome.js';
+import { ClassAttempt, type ClassAttemptOptions } from '../worker-class/class-attempt.js';
+import { PYTHON_DIR, type WorkerClassHost } from '../worker-class/class-process.js';
 import { exitCodeOf } from './exit-status.js';
 import { MetricTracker } from './metric-lines.js';
 import { TrialProcess, type TrialExit } from './trial-process.js';
@@ -53,12 +63,13 @@ export interface TrialRunnerDeps {
   readonly placer: Placer;
   /** The permits of the queue a shape's trials come from: told of hand-backs and of trials that ended. */
   readonly permits: (shape: TrialShape) => { handedBack(): void; trialEnded(): void };
+  /** A `--python module:Class` worker's class process: its class's trials are `run(**params)` calls in it. */
+  readonly workerClass?: WorkerClassHost;
   /** Tells the trial workflow its attempt has been running for a heartbeat (Web UI state); fire and forget. */
   readonly announceStart: (trialId: string, runId: string, started: AttemptStarted) => void;
 }
 
 const STDERR_TAIL_LINES = 20;
-const PYTHON_HELPER_DIR = fileURLToPath(new URL('../../python/', import.meta.url));
 const UPDATE_FETCH_TRIES = 10;
 /** A trial that fits nowhere now waits this long on a worker at first, twice as long at each hand-back. */
 const FIT_PATIENCE_MS = 30_000;
@@ -67,22 +78,6 @@ const MAX_FIT_PATIENCE_MS = 300_000;
 /** One line of the SWEEP_UPDATES file: the update with its version, written in a single append. */
 function updateLine(update: CacheUpdate): string {
   return `${JSON.stringify({ version: update.version, at: update.at, data: update.data })}\n`;
-}
-
-/** Splits a stream of chunks into lines; the last partial line waits for its end. */
-function lineSplitter(onLine: (line: string) => void): { push(chunk: string): void; end(): void } {
-  let partial = '';
-  return {
-    push(chunk) {
-      const lines = (partial + chunk).split('\n');
-      partial = lines.pop() ?? '';
-      for (const line of lines) onLine(line);
-    },
-    end() {
-      if (partial) onLine(partial);
-      partial = '';
-    },
-  };
 }
 
 function closeStream(stream: WriteStream): Promise<void> {
@@ -183,13 +178,9 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
       if (stderrTail.length > STDERR_TAIL_LINES) stderrTail.shift();
     });
 
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
+    /** What this trial's process sees besides the worker's own environment. */
+    const trialEnv: Record<string, string> = {
       ...plan.env,
-      // Set before the trial starts (below, once it is placed), so no framework can grab another GPU first.
-      CUDA_VISIBLE_DEVICES: '',
-      CUDA_DEVICE_ORDER: 'PCI_BUS_ID',
-      PYTHONUNBUFFERED: '1',
       SWEEP_SWEEP_ID: sweepId,
       SWEEP_TRIAL_ID: trialId,
       SWEEP_TRIAL_INDEX: String(index),
@@ -198,35 +189,59 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
       SWEEP_TRIAL_DIR: trialDir,
       SWEEP_WORKER: deps.workerName,
       SWEEP_UPDATES: updatesFile,
-      // `import sweep_helper` works in every Python trial, with nothing to install.
-      PYTHONPATH: [PYTHON_HELPER_DIR, process.env.PYTHONPATH].filter(Boolean).join(delimiter),
       ...(input.resume ? { SWEEP_RESUME: JSON.stringify(input.resume) } : {}),
     };
-    // Forked now and held at the door: forking this large worker process takes milliseconds, and they are spent
-    // while the trial waits for its slot rather than while the GPU waits for the trial.
-    const running = TrialProcess.prepare({
-      argv,
-      env,
-      cwd,
-      exitFile: files.exit,
-      runId,
-      worker: deps.workerName,
-      // The GPUs are known only once the trial is placed, after the fork: the supervisor sets them.
-      onStdout: (chunk) => {
+    const output = {
+      onStdout: (chunk: string) => {
         stdoutLog.write(chunk);
         stdoutLines.push(chunk);
       },
-      onStderr: (chunk) => {
+      onStderr: (chunk: string) => {
         stderrLog.write(chunk);
         stderrLines.push(chunk);
       },
-    });
+    };
+    let initialUpdates: readonly CacheUpdate[] = [];
+    const running = plan.workerClass
+      ? classAttempt(plan.workerClass, {
+          sweepId,
+          params: plan.params,
+          env: trialEnv,
+          exitFile: files.exit,
+          valueFile: files.value,
+          runId,
+          worker: deps.workerName,
+          updates: () => initialUpdates,
+          sink: output,
+        })
+      : // Forked now and held at the door: forking this large worker process takes milliseconds, and they are
+        // spent while the trial waits for its slot rather than while the GPU waits for the trial.
+        TrialProcess.prepare({
+          argv,
+          env: {
+            ...process.env,
+            ...trialEnv,
+            // Set before the trial starts (below, once it is placed), so no framework can grab another GPU first.
+            CUDA_VISIBLE_DEVICES: '',
+            CUDA_DEVICE_ORDER: 'PCI_BUS_ID',
+            PYTHONUNBUFFERED: '1',
+            // `import sweep_helper` works in every Python trial, with nothing to install.
+            PYTHONPATH: [PYTHON_DIR, process.env.PYTHONPATH].filter(Boolean).join(delimiter),
+          },
+          cwd,
+          exitFile: files.exit,
+          runId,
+          worker: deps.workerName,
+          // The GPUs are known only once the trial is placed, after the fork: the supervisor sets them.
+          ...output,
+        });
     const deliverUpdates = (all: readonly CacheUpdate[]) => {
       for (const update of all.slice(updateVersion)) {
         appendFileSync(updatesFile, updateLine(update));
         updateVersion = update.version;
         context.heartbeat(progress());
-        if (policy.updateSignal) {
+        if (running instanceof ClassAttempt) running.deliver(update);
+        else if (policy.updateSignal) {
           try {
             process.kill(-running.pgid, policy.updateSignal);
           } catch {
@@ -254,7 +269,7 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
       };
       // Every attempt starts with all updates so far, before its command starts: a fresh file, so a process
       // never sees an update twice and a rescheduled attempt sees them all again.
-      const initialUpdates = await fetchAllUpdates(sweepId);
+      initialUpdates = await fetchAllUpdates(sweepId);
       writeFileSync(updatesFile, initialUpdates.map(updateLine).join(''));
       updateVersion = initialUpdates.at(-1)?.version ?? 0;
       // Registered before the command starts, so a successor on this queue knows of every attempt that ran.
@@ -310,6 +325,14 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
           ...(tracker.step === undefined ? {} : { step: tracker.step }),
         });
       }
+      if ('lost' in outcome && outcome.lost) {
+        rmSync(files.exit, { force: true });
+        throw attemptFailure.lost(
+          FAILURE_TYPES.workerLost,
+          `${deps.workerName}: ${outcome.lost}; it was started again, and the trial goes back to the pool`,
+          progress(),
+        );
+      }
       exit = outcome;
       endedAt = Date.now();
     } catch (error) {
@@ -342,6 +365,9 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
       await Promise.all([closeStream(stdoutLog), closeStream(stderrLog), closeStream(metricsLog)]);
     }
 
+    const returned = plan.workerClass && exit.code === 0 ? readReturnedValue(files, runId) : undefined;
+    const valueMetrics = returned ? metricsOfValue(returned.value) : undefined;
+    if (valueMetrics) tracker.record(valueMetrics);
     // Recorded before it is reported, and before the registry forgets the attempt: a worker that dies from here
     // on leaves an outcome that its successor or the next attempt reports instead of running the command again.
     const outcome: AttemptOutcome = {
@@ -356,6 +382,7 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
       host: deps.host,
       stderrTail: stderrTail.join('\n').trim(),
       ...(metricWarning === undefined ? {} : { metricWarning }),
+      ...(returned ?? {}),
     };
     writeOutcome(files, outcome);
     deps.registry.remove(running.pgid);
@@ -431,6 +458,20 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
       `${deps.workerName} was still busy after ${patienceMs} ms${waitingFor ? ` (${waitingFor})` : ''}; back to the pool`,
       request && waitingFor ? { reason: waitingFor, never: false } : undefined,
     );
+  }
+
+  /** A trial of a worker class, run in this worker's class process; a worker of no class hands it back for good. */
+  function classAttempt(
+    workerClass: NonNullable<RunTrialInput['plan']['workerClass']>,
+    options: Omit<ClassAttemptOptions, 'init'>,
+  ): ClassAttempt {
+    const host = deps.workerClass;
+    if (!host) {
+      const reason = `runs no Python worker class (start one with --python ${workerClass.ref})`;
+      throw attemptFailure.handedBack(`${deps.workerName} ${reason}; back to the pool`, { reason, never: true });
+    }
+    const init = workerClass.init === undefined ? host.defaultInit : { data: workerClass.init };
+    return new ClassAttempt(host, { ...options, init });
   }
 
   async function fetchAllUpdates(sweepId: string): Promise<readonly CacheUpdate[]> {

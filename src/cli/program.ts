@@ -18,6 +18,8 @@ import { registerCancelCommand } from './commands/cancel.js';
 import { registerListCommand } from './commands/list.js';
 import { registerRetryCommand } from './commands/retry.js';
 import { registerSignalCommand } from './commands/signal.js';
+import { registerWaitCommand } from './commands/wait.js';
+import { registerPythonPathCommand } from './commands/python-path.js';
 import { sweepVersion } from './version.js';
 
 /** The `sweep` command tree. Parsing errors surface as CommanderError; index.ts turns them into exit codes. */
@@ -34,6 +36,7 @@ export function buildProgram(): Command {
   registerWatchCommand(program);
   registerStatusCommand(program);
   registerResultsCommand(program);
+  registerWaitCommand(program);
   registerLogsCommand(program);
   registerCancelCommand(program);
   registerRetryCommand(program);
@@ -48,5 +51,6 @@ export function buildProgram(): Command {
   registerHostsCommand(program);
   registerFetchCommand(program);
   registerServerCommand(program);
+  registerPythonPathCommand(program);
   return program;
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { ConfigError } from '../errors.js';
@@ -8,6 +9,7 @@ import type { SweepSpec } from '../sweep-spec/spec-types.js';
 import { heartbeatProgress } from '../temporal/heartbeat-progress.js';
 import { isSweepId, newSweepId, queueOfIdentity, trialWorkflowId } from '../temporal/names.js';
 import { sweepIdKey, sweepStateKey } from '../temporal/search-attributes.js';
+import { withClassVersion } from '../worker-class/class-version.js';
 import { sweepProgressQuery } from '../workflows/messages.js';
 import type { SweepResult } from '../workflows/sweep-workflow.js';
 import type { SweepInput, SweepOptions, SweepProgress, TrialProgress, TrialSummary } from '../workflows/types.js';
@@ -31,6 +33,8 @@ export async function startSweep(
   // A caller that must find its sweep again after a crash (the folder queue) names it before starting it.
   const sweepId = extra.sweepId ?? newSweepId(spec.name, new Date(), randomBytes(2).toString('hex'));
   options = { ...options, honourResources: true, startDir: options.startDir ?? process.cwd() };
+  // A worker class is pinned to the version of its file here, so its trials reach only workers that run it.
+  spec = withClassVersion(spec, resolve(options.startDir ?? process.cwd(), spec.workdir ?? '.'));
   const input: SweepInput = { sweepId, spec, options, ...(extra.indices ? { indices: extra.indices } : {}) };
   const memo: SweepMemo = {
     spec,

@@ -73,6 +73,9 @@ export function hostWorkers(
     layout.trialsDir,
     '--project-dir',
     layout.projectDir,
+    // A worker class loads from the project copy, its init data too.
+    ...(host.python ? ['--python', host.python] : []),
+    ...(host.init ? ['--init', `${layout.projectDir}/${host.init}`] : []),
   ];
   const worker = (name: string, own: string[], gpu?: number): HostWorker => ({
     name,
@@ -81,7 +84,8 @@ export function hostWorkers(
     cwd: layout.projectDir,
   });
   const workers = gpus.map((gpu) => worker(`${host.name}-gpu${gpu}`, ['--gpu', String(gpu)], gpu));
-  const cpuSlots = host.cpuSlots ?? (gpus.length === 0 ? cores : 0);
+  // A class worker runs one trial at a time; a CPU-only host gets one such worker.
+  const cpuSlots = host.cpuSlots ?? (gpus.length === 0 ? (host.python ? 1 : cores) : 0);
   if (cpuSlots > 0) workers.push(worker(`${host.name}-cpu`, ['--cpu-slots', String(cpuSlots)]));
   return workers;
 }

@@ -12,6 +12,7 @@ import { describeValue, formatProblem } from '../sweep-spec/problems.js';
 import { shortName, size } from '../sweep-spec/spec-schema.js';
 import { isMapping } from '../sweep-spec/yaml-values.js';
 import { DEFAULT_POOL } from '../temporal/names.js';
+import { workerClassSchema } from '../sweep-spec/spec-schema.js';
 import { sshHostConfig } from './ssh-config.js';
 import type { SshTarget } from './ssh-session.js';
 
@@ -36,6 +37,10 @@ export interface InventoryHost extends SshTarget {
   readonly exclude: readonly string[];
   /** The Temporal address as the host reaches it, where it differs from the CLI's. */
   readonly temporalAddress?: string;
+  /** `module:Class`: its workers run this Python worker class (`sweep worker --python`). */
+  readonly python?: string;
+  /** The class's `__init__` data: a JSON file in the project, as a path relative to it (`--init`). */
+  readonly init?: string;
   /** The file it came from. */
   readonly file: string;
 }
@@ -68,6 +73,8 @@ const hostSchema = z.strictObject({
   node: z.string().min(1).optional(),
   cpu_slots: z.int().min(0).optional(),
   temporal_address: hostPort.optional(),
+  python: workerClassSchema.optional(),
+  init: z.string().min(1).optional(),
 });
 
 const inventorySchema = z.strictObject({
@@ -78,6 +85,8 @@ const inventorySchema = z.strictObject({
   remote_dir: z.string().min(1).optional(),
   node: z.string().min(1).optional(),
   temporal_address: hostPort.optional(),
+  python: workerClassSchema.optional(),
+  init: z.string().min(1).optional(),
   /** What `up` and `sync` copy: this directory (relative to the inventory file), less the excludes. */
   project_dir: z.string().min(1).optional(),
   include: z.array(z.string().min(1)).optional(),
@@ -160,6 +169,23 @@ function readHostFields(
         found.add(['hosts', index, 'max_gpus'], 'goes with gpus: all (a list already says which GPUs)', { key: true });
         return;
       }
+      if ((host.python ?? inventory.python) && (host.cpu_slots ?? 0) > 1) {
+        found.add(
+          ['hosts', index, 'cpu_slots'],
+          'a worker class runs one trial at a time in its process: cpu_slots may be 0 or 1 with python:',
+        );
+        return;
+      }
+      if ((host.init ?? inventory.init) && !(host.python ?? inventory.python)) {
+        found.add(
+          ['hosts', index, 'init'],
+          "init: is the worker class's __init__ data; it needs python: module:Class",
+          {
+            key: true,
+          },
+        );
+        return;
+      }
       result.push({ fields: host, defaults: inventory });
     });
   }
@@ -209,6 +235,8 @@ export function loadInventory(paths: readonly string[], options: InventoryOption
         include: defaults.include ?? [],
         exclude: defaults.exclude ?? [],
         ...(temporalAddress ? { temporalAddress } : {}),
+        ...((fields.python ?? defaults.python) ? { python: fields.python ?? defaults.python } : {}),
+        ...((fields.init ?? defaults.init) ? { init: fields.init ?? defaults.init } : {}),
         file,
       });
     }

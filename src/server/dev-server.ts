@@ -161,7 +161,7 @@ export function checkServerPorts(options: { readonly port: number; readonly uiPo
 }
 
 /** Starts `temporal server start-dev` and resolves once it answers gRPC (and HTTP for the UI). */
-export async function startDevServer(options: DevServerOptions, readyTimeoutMs = 60_000): Promise<DevServer> {
+export async function startDevServer(options: DevServerOptions, readyTimeoutMs = 120_000): Promise<DevServer> {
   checkServerPorts(options);
   await assertPortFree(options.ip, options.port, '--port');
   if (options.uiPort !== undefined) await assertPortFree(options.ip, options.uiPort, '--ui-port');
@@ -211,6 +211,9 @@ async function waitUntilReady(server: DevServer, timeoutMs: number): Promise<voi
     await delay(100);
   };
 
+  // Each probe that gets no answer waits longer the next time: on a loaded 2-core machine a fresh channel may not
+  // connect within the first deadline however often it is tried (seen after a long Go build).
+  let probeDeadlineMs = PROBE_DEADLINE_MS;
   for (;;) {
     const refused = await probeConnection(server.address, undefined, 1000);
     if (refused) {
@@ -221,12 +224,13 @@ async function waitUntilReady(server: DevServer, timeoutMs: number): Promise<voi
     const connection = Connection.lazy({ address: server.address, interceptors: [] });
     let lastProbe: string;
     try {
-      await connection.withDeadline(Date.now() + PROBE_DEADLINE_MS, () =>
+      await connection.withDeadline(Date.now() + probeDeadlineMs, () =>
         connection.workflowService.describeNamespace({ namespace }),
       );
       break;
     } catch (error) {
       lastProbe = `${grpc} accepts connections, but DescribeNamespace("${namespace}") did not succeed (${describeRpcError(error)})`;
+      probeDeadlineMs = Math.min(probeDeadlineMs * 2, MAX_PROBE_DEADLINE_MS);
     } finally {
       await connection.close();
     }
@@ -250,6 +254,7 @@ async function waitUntilReady(server: DevServer, timeoutMs: number): Promise<voi
 }
 
 const PROBE_DEADLINE_MS = 2000;
+const MAX_PROBE_DEADLINE_MS = 16_000;
 const GRPC_STATUS_NAMES: Record<number, string> = {
   1: 'CANCELLED',
   2: 'UNKNOWN',

@@ -33,8 +33,8 @@ export function gridSize(spec: Pick<SweepSpec, 'parameters'>): number {
   );
 }
 
-export function trialCount(spec: Pick<SweepSpec, 'parameters' | 'samples'>): number {
-  return gridSize(spec) * spec.samples;
+export function trialCount(spec: Pick<SweepSpec, 'parameters' | 'samples' | 'trials'>): number {
+  return spec.trials ? spec.trials.length : gridSize(spec) * spec.samples;
 }
 
 /**
@@ -42,9 +42,10 @@ export function trialCount(spec: Pick<SweepSpec, 'parameters' | 'samples'>): num
  * visit every grid point once; inside the grid the first parameter varies slowest and the last fastest.
  */
 export function trialParameters(
-  spec: Pick<SweepSpec, 'parameters' | 'samples' | 'seed'>,
+  spec: Pick<SweepSpec, 'parameters' | 'samples' | 'seed' | 'trials'>,
   index: number,
 ): Record<string, JsonValue> {
+  if (spec.trials) return { ...spec.trials[index] };
   let remainder = index % gridSize(spec);
   const gridValues = new Map<string, JsonValue>();
   for (const parameter of [...spec.parameters].reverse()) {
@@ -64,7 +65,14 @@ export function trialParameters(
 }
 
 /** Parameters that differ between trials: what a trial's name shows. */
-export function varyingParameterNames(spec: Pick<SweepSpec, 'parameters'>): string[] {
+export function varyingParameterNames(spec: Pick<SweepSpec, 'parameters' | 'trials'>): string[] {
+  if (spec.trials) {
+    const first = spec.trials[0] ?? {};
+    const names = [...new Set(spec.trials.flatMap((trial) => Object.keys(trial)))];
+    const same = (name: string) =>
+      spec.trials?.every((trial) => JSON.stringify(trial[name]) === JSON.stringify(first[name])) ?? true;
+    return names.filter((name) => !same(name));
+  }
   return spec.parameters
     .filter((parameter) => parameter.type === 'random' || axisSize(parameter.axis) > 1)
     .map((parameter) => parameter.name);

@@ -6,15 +6,20 @@ import { parseParameter } from './parameter-grammar.js';
 import { describeValue, type SpecProblem } from './problems.js';
 import { resolveResources } from './resource-rules.js';
 import { DOCUMENT_ONLY_KEYS, documentSchema, type DocumentFields } from './spec-schema.js';
+import { gridSize } from './expand.js';
 import {
+  checkClassResources,
   checkParamEnvCollisions,
   checkPlaceholders,
   checkTrialCap,
+  checkTrials,
+  classSweepCommand,
   DEFAULT_MAX_TRIALS,
   resolveCommand,
   resolveEnv,
   resolveMethod,
   resolveSamples,
+  resolveWorkerClass,
 } from './spec-rules.js';
 import type { ParameterSpec, SpecOverrides, SweepSpec } from './spec-types.js';
 import { isMapping } from './yaml-values.js';
@@ -45,7 +50,9 @@ export function parseSpec(text: string, overrides: SpecOverrides = {}): SpecResu
     return { ok: false, problems: problems.list };
   }
 
-  const shape = isMapping(root.parameters) ? 'document' : 'parameters';
+  // `trials:` that is no list is a document's key gone wrong when other document keys are there too.
+  const listsTrials = Array.isArray(root.trials) || ('trials' in root && DOCUMENT_ONLY_KEYS.some((key) => key in root));
+  const shape = isMapping(root.parameters) || listsTrials ? 'document' : 'parameters';
   if (shape === 'parameters') {
     const documentKey = DOCUMENT_ONLY_KEYS.find((key) => key in root);
     if (documentKey) {
@@ -58,7 +65,12 @@ export function parseSpec(text: string, overrides: SpecOverrides = {}): SpecResu
     }
   }
   const document: DocumentFields = shape === 'document' ? parseEachKey(documentSchema, root, problems) : {};
-  const parametersRoot = (shape === 'document' ? root.parameters : root) as Record<string, unknown>;
+  const parametersRoot = (shape === 'document' ? (root.parameters ?? {}) : root) as Record<string, unknown>;
+  if (shape === 'document' && 'parameters' in root && 'trials' in root) {
+    problems.add(['trials'], 'give parameters: (a grid or a search space) or trials: (each trial listed), not both', {
+      key: true,
+    });
+  }
   const parametersPath = shape === 'document' ? ['parameters'] : [];
 
   const parameters: ParameterSpec[] = [];
@@ -67,27 +79,61 @@ export function parseSpec(text: string, overrides: SpecOverrides = {}): SpecResu
     if (parameter) parameters.push(parameter);
   }
 
-  const command = resolveCommand(document.command, shape === 'document' && 'command' in root, overrides, problems);
-  if (command) {
+  const workerClass = resolveWorkerClass(document, 'worker_class' in root, problems);
+  // A worker_class that is present but malformed has its own problem; it still means "no command wanted".
+  const command =
+    'worker_class' in root
+      ? classSweepCommand(document, 'command' in root, overrides, problems)
+      : resolveCommand(document.command, shape === 'document' && 'command' in root, overrides, problems);
+  if (command && !workerClass) {
     const source = { fromOverride: overrides.command !== undefined, documentCommand: document.command };
-    checkPlaceholders(command, Object.keys(parametersRoot), source, problems);
+    const names = document.trials
+      ? [...new Set(document.trials.flatMap((trial) => Object.keys(trial)))]
+      : Object.keys(parametersRoot);
+    checkPlaceholders(command, names, source, problems);
+  }
+  const trials = document.trials;
+  if (trials && (document.method === 'random' || document.samples !== undefined || overrides.samples !== undefined)) {
+    problems.add(['trials'], 'trials: lists every trial itself; it takes no method: random or samples:');
   }
   const method = resolveMethod(document.method, parameters, parametersPath, problems);
-  const samples = resolveSamples(method, overrides.samples ?? document.samples, shape === 'document', problems);
+  const samples = trials
+    ? 1
+    : resolveSamples(method, overrides.samples ?? document.samples, shape === 'document', problems);
   const env = resolveEnv(document.env, problems);
   const paramEnv = document.param_env ?? false;
-  if (paramEnv) checkParamEnvCollisions(parameters, parametersPath, problems);
+  if (document.trials) checkTrials(document.trials, command, paramEnv, problems);
+  else if (paramEnv) {
+    const names = parameters.map((parameter) => parameter.name);
+    checkParamEnvCollisions(names, (name) => [...parametersPath, name], problems);
+  }
   const maxTrials = overrides.maxTrials ?? document.max_trials ?? DEFAULT_MAX_TRIALS;
   const resourcesMalformed = shape === 'document' && 'resources' in root && document.resources === undefined;
   const resources = resolveResources(document.resources, overrides.resources, !resourcesMalformed, problems);
+  if (workerClass) {
+    const flagged = Object.keys(overrides.resources ?? {}).some((key) => key !== 'labels');
+    checkClassResources(resources, flagged && !isMapping(root.resources), problems);
+  }
   if (problems.list.length === 0 && samples !== undefined) {
-    checkTrialCap(parameters, samples, maxTrials, parametersPath, problems);
+    const count = trials ? trials.length : gridSize({ parameters }) * samples;
+    checkTrialCap(count, maxTrials, trials ? ['trials'] : parametersPath, problems);
   }
 
   if (problems.list.length > 0 || !command || samples === undefined) {
     return { ok: false, problems: problems.sorted() };
   }
-  const resolved = { command, method, samples, parameters, env, paramEnv, maxTrials, resources };
+  const resolved = {
+    command,
+    method,
+    samples,
+    parameters,
+    env,
+    paramEnv,
+    maxTrials,
+    resources,
+    ...(workerClass ? { workerClass } : {}),
+    ...(trials ? { trials } : {}),
+  };
   const spec = normaliseSpec(document, resolved, overrides);
   return { ok: true, spec, shape };
 }

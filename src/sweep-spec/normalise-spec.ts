@@ -12,6 +12,8 @@ export interface ResolvedFields {
   readonly paramEnv: boolean;
   readonly maxTrials: number;
   readonly resources: SweepSpec['resources'];
+  readonly workerClass?: SweepSpec['workerClass'];
+  readonly trials?: SweepSpec['trials'];
 }
 
 /** Fills every default and renames the document's keys; the key order stays fixed, as the spec is sent as JSON. */
@@ -19,6 +21,8 @@ export function normaliseSpec(document: DocumentFields, resolved: ResolvedFields
   return {
     ...(document.name === undefined ? {} : { name: document.name }),
     command: resolved.command,
+    ...(resolved.workerClass ? { workerClass: resolved.workerClass } : {}),
+    ...(resolved.trials ? { trials: resolved.trials } : {}),
     method: resolved.method,
     samples: resolved.samples,
     seed: overrides.seed ?? document.seed ?? 0,

@@ -167,6 +167,17 @@ function parseExplicitForm(
   }
 }
 
+/** A parameter's name becomes an option (`--lr`) and a keyword argument: the same rule wherever it is written. */
+export function checkParameterName(name: string, path: KeyPath, problems: Problems): boolean {
+  if (PARAMETER_NAME.test(name) && name !== '__proto__') return true;
+  problems.add(
+    path,
+    'parameter name cannot be an option name: use letters, digits, "_", "-" and ".", starting with a letter or "_"',
+    { key: true },
+  );
+  return false;
+}
+
 /** One entry of the parameters mapping, in any form; undefined (with its problems reported) if it is invalid. */
 export function parseParameter(
   name: string,
@@ -174,14 +185,7 @@ export function parseParameter(
   path: KeyPath,
   problems: Problems,
 ): ParameterSpec | undefined {
-  if (!PARAMETER_NAME.test(name) || name === '__proto__') {
-    problems.add(
-      path,
-      'parameter name cannot be an option name: use letters, digits, "_", "-" and ".", starting with a letter or "_"',
-      { key: true },
-    );
-    return undefined;
-  }
+  if (!checkParameterName(name, path, problems)) return undefined;
   if (raw instanceof PythonTuple) {
     const axis = intervalAxis(raw.items, false, path, problems);
     return axis && { name, type: 'grid', axis };

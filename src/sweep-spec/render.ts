@@ -34,9 +34,10 @@ export function trialName(spec: SweepSpec, index: number, params: Record<string,
   const given = spec.trialNames?.[index];
   if (given !== undefined) return given;
   const width = Math.max(3, String(trialCount(spec) - 1).length);
-  const parts = varyingParameterNames(spec).map(
-    (name) => `${name}=${formatValue(params[name] ?? null).replace(/[^A-Za-z0-9.+-]+/g, '-')}`,
-  );
+  // A `trials:` entry may leave a parameter out: then its name shows nothing of it.
+  const parts = varyingParameterNames(spec)
+    .filter((name) => Object.hasOwn(params, name))
+    .map((name) => `${name}=${formatValue(params[name] ?? null).replace(/[^A-Za-z0-9.+-]+/g, '-')}`);
   return [`t${String(index).padStart(width, '0')}`, ...parts].join('_').slice(0, MAX_NAME_LENGTH);
 }
 
@@ -93,8 +94,8 @@ export function renderTrial(spec: SweepSpec, index: number, context: RunContext 
       .join(''),
   );
   const used = placeholderNames(spec.command);
-  for (const parameter of spec.parameters) {
-    if (!used.has(parameter.name)) argv.push(...optionArgs(spec.args, parameter.name, params[parameter.name] ?? null));
+  for (const name of Object.keys(params)) {
+    if (!used.has(name)) argv.push(...optionArgs(spec.args, name, params[name] ?? null));
   }
   const env: Record<string, string> = { ...spec.env, SWEEP_PARAMS: JSON.stringify(params) };
   if (spec.paramEnv) {

@@ -71,6 +71,15 @@ export const metricSchema = z.strictObject({
 });
 export const argStyleSchema = z.enum(['equals', 'space', 'hydra', 'none']);
 export const updateSignalSchema = z.enum(['SIGUSR1', 'SIGUSR2', 'SIGHUP']);
+/** `train_worker:Trainer` or `lab.models:Trainer`: a Python module (importable from the project) and a class in it. */
+export const workerClassSchema = z
+  .string()
+  .regex(
+    /^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$/,
+    'expected module:Class, e.g. train_worker:Trainer (a module importable from the project, and a class in it)',
+  );
+/** Plain JSON: what crosses into Python and back, and into a workflow's history. */
+const jsonValue = z.json();
 
 /** A sweep document; `parameters` is only a mapping here, each parameter has its own grammar. */
 export const documentSchema = z.strictObject({
@@ -92,7 +101,10 @@ export const documentSchema = z.strictObject({
   param_env: z.boolean().optional(),
   max_trials: z.int().min(1).optional(),
   update_signal: updateSignalSchema.optional(),
-  parameters: z.record(z.string(), z.unknown()),
+  worker_class: workerClassSchema.optional(),
+  init: jsonValue.optional(),
+  trials: z.array(z.record(z.string(), jsonValue)).min(1).optional(),
+  parameters: z.record(z.string(), z.unknown()).optional(),
 });
 
 /** The document's keys that passed their check; a key with a problem is absent. */
@@ -107,6 +119,7 @@ export const DOCUMENT_ONLY_KEYS = [
   'resources',
   'param_env',
   'max_trials',
+  'worker_class',
 ] as const;
 
 const quantum = z.number().positive().optional();

@@ -53,10 +53,26 @@ export interface Resources {
   readonly labels?: Readonly<Record<string, string>>;
 }
 
+/** A persistent Python worker class (distributed_computing's): `__init__(init)` once per GPU, `run(**params)` per trial. */
+export interface WorkerClassSpec {
+  /** `train_worker:Trainer` */
+  readonly ref: string;
+  /**
+   * The sha256 (12 hex) of the class's module file where the sweep was started, set by `sweep start`: only
+   * workers that load that very file take its trials.
+   */
+  readonly version?: string;
+  /** Handed to `__init__`; `{args: [...], kwargs: {...}}` spreads them. Absent: the worker's `--init`. */
+  readonly init?: JsonValue;
+}
+
 export interface SweepSpec {
   readonly name?: string;
-  /** argv template; `{name}` placeholders are filled per trial. */
+  /** argv template; `{name}` placeholders are filled per trial. Empty for a worker-class sweep. */
   readonly command: readonly string[];
+  readonly workerClass?: WorkerClassSpec;
+  /** The trials' parameters one by one (a Pool's `map`, a `trials:` list), instead of a grid. */
+  readonly trials?: readonly Readonly<Record<string, JsonValue>>[];
   readonly method: z.infer<typeof methodSchema>;
   /** Random samples per grid point (1 for a pure grid). */
   readonly samples: number;

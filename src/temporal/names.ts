@@ -28,9 +28,28 @@ export function workerQueue(pool: string, worker: string): string {
   return `${poolQueue(pool)}/worker/${worker}`;
 }
 
-/** The queue a trial waits on: its worker's own where it names one, else its shape's. */
-export function trialQueue(pool: string, shape: string, worker: string | undefined): string {
-  return worker === undefined ? shapeQueue(pool, shape) : workerQueue(pool, worker);
+/**
+ * The queue of a Python worker class at one version of its module (`…/class/train_worker:Trainer@3f2a9c01b2d4`):
+ * only workers that run that class from that very file poll it, so a changed class never gets the old one's trials.
+ */
+export function classQueue(pool: string, workerClass: { readonly ref: string; readonly version: string }): string {
+  return `${poolQueue(pool)}/class/${workerClassLabel(workerClass)}`;
+}
+
+/** `train_worker:Trainer@3f2a9c01b2d4`: a class worker's `worker_class` label, and its queue's last part. */
+export function workerClassLabel(workerClass: { readonly ref: string; readonly version: string }): string {
+  return `${workerClass.ref}@${workerClass.version}`;
+}
+
+/** Where a trial waits: its worker's own queue where it names one, else its worker class's, else its shape's. */
+export function trialQueue(
+  pool: string,
+  shape: string,
+  worker: string | undefined,
+  workerClass?: { readonly ref: string; readonly version: string },
+): string {
+  if (worker !== undefined) return workerQueue(pool, worker);
+  return workerClass ? classQueue(pool, workerClass) : shapeQueue(pool, shape);
 }
 
 /** Workers publish what they own as queue names under this (see published-capacity.ts); nothing runs there. */

@@ -15,7 +15,15 @@ import { connectRetrying, OutageReporter } from '../temporal/connect-retrying.js
 import { connectClient, connectionOptions, type ConnectionConfig } from '../temporal/connection-config.js';
 import { attemptStartedSignal, updatesSinceQuery } from '../workflows/messages.js';
 import { reportLeftAttempts, type TakeoverReport } from './queue-takeover.js';
-import { shapeQueue, UPDATE_VERSION_MEMO, workerIdentity, workerQueue } from '../temporal/names.js';
+import {
+  classQueue,
+  shapeQueue,
+  UPDATE_VERSION_MEMO,
+  workerClassLabel,
+  workerIdentity,
+  workerQueue,
+} from '../temporal/names.js';
+import type { WorkerClassHost } from '../worker-class/class-process.js';
 import { SweepUpdates } from '../activities/sweep-updates.js';
 import type { TrialShape } from '../workflows/resource-request.js';
 import type { GpuMonitor } from './gpu-monitor.js';
@@ -53,6 +61,8 @@ export interface TrialWorkerOptions {
   /** Also run sweep and trial workflow tasks (light; any worker may, so there is no head node). */
   readonly runWorkflows: boolean;
   readonly verbose: boolean;
+  /** A `--python module:Class` worker's class process: it polls its class's queue instead of the shapes'. */
+  readonly workerClass?: WorkerClassHost;
   readonly onReady?: (line: string) => void;
 }
 
@@ -145,6 +155,7 @@ export async function runTrialWorker(options: TrialWorkerOptions): Promise<void>
   const client = await connectRetrying(options.connection, () => connectClient(options.connection));
   const identity = workerIdentity(options.name, process.pid);
   const takenOver = await reportLeftAttempts(client, left, identity);
+  const workerClass = options.workerClass && { ref: options.workerClass.ref, version: options.workerClass.version };
   const capacity: WorkerCapacity = {
     name: options.name,
     gpus: options.gpus,
@@ -154,7 +165,11 @@ export async function runTrialWorker(options: TrialWorkerOptions): Promise<void>
     memoryTotalMib: (options.monitor.snapshot?.host.memoryTotalBytes ?? 0) / (1024 * 1024),
     ownsHost: options.ownsHost,
     // Every worker answers to its own name: a trial may ask for exactly it (and is sent to its own queue).
-    labels: { ...options.labels, worker: options.name },
+    labels: {
+      ...options.labels,
+      worker: options.name,
+      ...(workerClass ? { worker_class: workerClassLabel(workerClass) } : {}),
+    },
   };
   const placer = new Placer(capacity, monitorMeasurements(options.monitor));
   options.monitor.onChange(() => placer.measurementsChanged());
@@ -175,6 +190,7 @@ export async function runTrialWorker(options: TrialWorkerOptions): Promise<void>
   });
   const activities = createTrialActivities({
     placer,
+    ...(options.workerClass ? { workerClass: options.workerClass } : {}),
     permits: (shape) => {
       const permit = permits.get(shape);
       if (!permit) throw new Error(`worker ${options.name} got a trial of shape ${shape} that it does not poll for`);
@@ -234,8 +250,12 @@ export async function runTrialWorker(options: TrialWorkerOptions): Promise<void>
       defaultHeartbeatThrottleInterval: '1s',
       shutdownForceTime: options.killGraceMs + 10_000,
     });
+  const anyPermits = permits.get('any');
   const workers = await Promise.all([
-    ...[...permits].map(([shape, permit]) => trialQueueWorker(shapeQueue(options.pool, shape), permit)),
+    // A class worker takes only its class's trials, one at a time, from the queue of that class and version.
+    ...(workerClass && anyPermits
+      ? [trialQueueWorker(classQueue(options.pool, workerClass), anyPermits)]
+      : [...permits].map(([shape, permit]) => trialQueueWorker(shapeQueue(options.pool, shape), permit))),
     trialQueueWorker(workerQueue(options.pool, options.name), ownQueuePermits),
     // What this worker owns, for `sweep start` and `sweep workers` to read from its heartbeats.
     trialQueueWorker(capacityQueueName(options.pool, capacity), NO_PERMITS),
@@ -256,6 +276,7 @@ export async function runTrialWorker(options: TrialWorkerOptions): Promise<void>
   const running = Promise.all(workers.map((worker) => worker.run()));
   options.onReady?.(
     `worker ${options.name} ready: ${describeCapacity(capacity)}, pool ${options.pool}, ` +
+      (workerClass ? `class ${workerClassLabel(workerClass)} (${options.workerClass?.file}), ` : '') +
       `server ${options.connection.address}${describeTakeover(left.filter((entry) => entry.wasAlive).length, takenOver)}`,
   );
   // Stopped while the server is down, the SDK would wait for polls that never end. Its trials are stopped first
@@ -271,6 +292,7 @@ export async function runTrialWorker(options: TrialWorkerOptions): Promise<void>
     await running;
   } finally {
     serverWatch.stop();
+    await options.workerClass?.close();
     await options.monitor.stop();
     await client.connection.close();
     await connection.close();

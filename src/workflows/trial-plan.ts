@@ -2,7 +2,7 @@
 // take a plan instead of the whole spec, so a trial's input (and its Web UI page) is its own parameters and
 // command, and the rules an attempt follows are decided in one place. Pure: workflows import it.
 import { renderTrialTemplate } from '../sweep-spec/render.js';
-import type { JsonValue, SweepSpec } from '../sweep-spec/spec-types.js';
+import type { JsonValue, SweepSpec, WorkerClassSpec } from '../sweep-spec/spec-types.js';
 import { resourceRequest, type ResourceRequest } from './resource-request.js';
 import type { SweepOptions } from './types.js';
 
@@ -43,6 +43,8 @@ export interface TrialPlan {
   readonly startDir?: string;
   /** The sweep whose trial directory the trial uses: its own, or the one a retry continues. */
   readonly directorySweepId: string;
+  /** Run as `run(**params)` by a worker of this class and version instead of as a command. */
+  readonly workerClass?: WorkerClassSpec & { readonly version: string };
   readonly policy: TrialPolicy;
 }
 
@@ -58,6 +60,7 @@ export function planTrial(spec: SweepSpec, index: number, sweepId: string, optio
     ...(spec.workdir === undefined ? {} : { workdir: spec.workdir }),
     ...(options.startDir === undefined ? {} : { startDir: options.startDir }),
     directorySweepId: options.origin ?? sweepId,
+    ...(spec.workerClass ? { workerClass: { ...spec.workerClass, version: spec.workerClass.version ?? '' } } : {}),
     policy: {
       pool: options.pool,
       heartbeatTimeoutSeconds: options.heartbeatTimeoutSeconds,

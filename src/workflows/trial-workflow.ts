@@ -78,7 +78,7 @@ export async function trialWorkflow(input: TrialInput | LegacyTrialInput): Promi
     const { runTrial } = proxyActivities<TrialActivities>({
       // Matching is by queue: the number of GPUs picks the queue, and only workers with that many poll it; a
       // trial that names its worker waits on that worker's own queue.
-      taskQueue: trialQueue(policy.pool, shapeOf(policy.resources), policy.resources?.labels?.worker),
+      taskQueue: trialQueue(policy.pool, shapeOf(policy.resources), policy.resources?.labels?.worker, plan.workerClass),
       heartbeatTimeout: `${policy.heartbeatTimeoutSeconds}s`,
       // The spec's `timeout` is enforced by the worker from the command's start (a slot wait is not running);
       // the server's own timeout only bounds a worker that stops heartbeating.
@@ -217,6 +217,7 @@ export async function trialWorkflow(input: TrialInput | LegacyTrialInput): Promi
       ...(!result && lastWorker() ? { worker: lastWorker() } : {}),
       ...(result?.best === undefined ? {} : { best: result.best }),
       ...(result?.bestStep === undefined ? {} : { bestStep: result.bestStep }),
+      ...(result && 'value' in result ? { value: result.value ?? null } : {}),
       ...(exitCode === undefined ? {} : { exitCode }),
       ...(error ? { error } : {}),
       ...(cause ? { cause } : {}),

@@ -57,6 +57,8 @@ export interface RunTrialResult {
   readonly adoptedFrom?: number;
   /** The worker that reported this outcome for a dead predecessor on its queue. */
   readonly reportedBy?: string;
+  /** What a worker class's `run` returned (`null` for None). */
+  readonly value?: JsonValue;
 }
 
 /** Why one attempt ended, for the trial's history. */
@@ -91,6 +93,8 @@ export interface TrialSummary {
   readonly error?: string;
   /** Why it failed, in one line (the last line of the command's stderr); `error` holds the whole story. */
   readonly cause?: string;
+  /** What a worker class's `run` returned (`null` for None). */
+  readonly value?: JsonValue;
 }
 
 export interface TrialInput {

@@ -21,12 +21,19 @@ export function describeSweep(file: string, spec: SweepSpec, show: number): stri
       : `grid`;
   const lines = [
     `${file}: valid; ${count.toLocaleString('en-US')} trial(s), ${shape}`,
-    `parameters, first varying slowest: ${spec.parameters.map(describeParameter).join(', ') || '(none)'}`,
+    spec.trials
+      ? `trials: listed one by one`
+      : `parameters, first varying slowest: ${spec.parameters.map(describeParameter).join(', ') || '(none)'}`,
     `resources per trial: ${describeRequest(resourceRequest(spec.resources))}`,
   ];
   for (let index = 0; index < Math.min(show, count); index++) {
     const trial = renderTrial(spec, index);
-    lines.push(`  ${trial.name}: ${shellQuote(trial.argv)}`);
+    const call = Object.entries(trial.params)
+      .map(([name, value]) => `${name}=${JSON.stringify(value)}`)
+      .join(', ');
+    lines.push(
+      `  ${trial.name}: ${spec.workerClass ? `${spec.workerClass.ref}.run(${call})` : shellQuote(trial.argv)}`,
+    );
   }
   if (count > show) lines.push(`  … ${(count - show).toLocaleString('en-US')} more (sweep expand lists them all)`);
   return lines;

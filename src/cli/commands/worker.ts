@@ -10,6 +10,10 @@ import { probeGpus, type GpuInfo } from '../../workers/gpu-probe.js';
 import { defaultCpuQueueNames, lockQueue } from '../../workers/queue-lock.js';
 import { runTrialWorker } from '../../workers/trial-worker.js';
 import { addConnectionOptions, connectionFromOptions } from '../connection-flags.js';
+import { readTextFile } from '../spec-file.js';
+import { workerClassSchema } from '../../sweep-spec/spec-schema.js';
+import type { JsonValue } from '../../sweep-spec/spec-types.js';
+import { WorkerClassHost } from '../../worker-class/class-process.js';
 import { parseCount, parsePositive } from '../option-parsers.js';
 
 export interface WorkerCommandOptions {
@@ -30,6 +34,10 @@ export interface WorkerCommandOptions {
   killGrace: number;
   workflows: boolean;
   verbose: boolean;
+  /** `module:Class`: run trials of that worker class in one persistent Python process. */
+  python?: string;
+  /** A JSON file: the class's `__init__` data when a sweep brings none. */
+  init?: string;
 }
 
 /** The host part of default queue names: short hostname, lower case, safe in a task-queue name. */
@@ -81,6 +89,49 @@ function lockGpus(stateDir: string, name: string, gpus: readonly GpuInfo[]): voi
   }
 }
 
+/** `--init init.json`: any JSON, handed to `__init__`; a file that is no JSON says where. */
+function readInitFile(file: string): JsonValue {
+  const read = readTextFile(file, 'init data');
+  if ('problem' in read) throw new ConfigError([`--init ${read.problem}`]);
+  try {
+    return JSON.parse(read.text) as JsonValue;
+  } catch (error) {
+    throw new ConfigError([`--init ${file}: not JSON: ${(error as Error).message}`]);
+  }
+}
+
+/** Loads `--python module:Class` (a bad name fails now, before the worker polls) and builds it with `--init`. */
+async function startWorkerClass(
+  ref: string,
+  options: WorkerCommandOptions,
+  where: { readonly name: string; readonly cwd: string; readonly visibleDevices: string },
+): Promise<WorkerClassHost> {
+  if (!workerClassSchema.safeParse(ref).success) {
+    throw new UsageError(`worker --python ${ref}: expected module:Class, e.g. train_worker:Trainer`);
+  }
+  if (options.gpus && options.gpus.length > 1) {
+    throw new UsageError('worker --python: one class process per GPU: start a worker per GPU (--gpu 0, --gpu 1, …)');
+  }
+  if (options.allGpus || (options.cpuSlots ?? 1) > 1 || options.slots > 1) {
+    throw new UsageError(
+      'worker --python: one class process runs one trial at a time: give --gpu N (or --cpu-slots 1)',
+    );
+  }
+  const defaultInit = options.init === undefined ? undefined : readInitFile(options.init);
+  try {
+    return await WorkerClassHost.start({
+      ref,
+      cwd: where.cwd,
+      visibleDevices: where.visibleDevices,
+      python: process.env.SWEEP_PYTHON ?? 'python3',
+      worker: where.name,
+      ...(defaultInit === undefined ? {} : { defaultInit }),
+    });
+  } catch (error) {
+    throw new ExitError(`worker --python ${ref}: ${(error as Error).message}`, 2);
+  }
+}
+
 export async function runWorkerCommand(options: WorkerCommandOptions, command: Command): Promise<void> {
   const gpuModes = [options.gpu !== undefined, options.gpus !== undefined, options.allGpus === true].filter(Boolean);
   if (gpuModes.length > 1) throw new UsageError('worker: give at most one of --gpu N, --gpus LIST and --all-gpus');
@@ -110,6 +161,14 @@ export async function runWorkerCommand(options: WorkerCommandOptions, command: C
         : [`${host}-gpu${gpus.map((gpu) => gpu.index).join('+')}`];
   const { name } = lockQueue(stateDir, names);
   lockGpus(stateDir, name, gpus);
+  const projectDir = options.projectDir ? resolve(options.projectDir) : undefined;
+  const workerClass = options.python
+    ? await startWorkerClass(options.python, options, {
+        name,
+        cwd: projectDir ?? process.cwd(),
+        visibleDevices: gpus.map((gpu) => (gpu.mig ? gpu.uuid : String(gpu.index))).join(','),
+      })
+    : undefined;
   await runTrialWorker({
     connection,
     name,
@@ -119,17 +178,19 @@ export async function runWorkerCommand(options: WorkerCommandOptions, command: C
       name: gpu.name,
       memoryTotalMib: gpu.memoryTotalMib,
     })),
-    slotsPerGpu: options.slots,
-    cpuSlots: options.cpuSlots ?? 0,
+    slotsPerGpu: workerClass ? 1 : options.slots,
+    cpuSlots: workerClass && gpus.length === 0 ? 1 : (options.cpuSlots ?? 0),
     // Every GPU of the host is this worker's (or the host has none): it may give a trial the whole host.
     ownsHost: gpus.length === (hostGpus?.length ?? 0),
     labels,
     monitor,
-    prefetch: options.prefetch,
+    // The class process runs one trial at a time: nothing is held ready behind it.
+    prefetch: options.prefetch && !workerClass,
+    ...(workerClass ? { workerClass } : {}),
     pool: options.pool,
     controlQueue: options.controlQueue,
     trialsDir: options.trialsDir ?? join(options.dataDir, 'trials'),
-    ...(options.projectDir ? { projectDir: resolve(options.projectDir) } : {}),
+    ...(projectDir ? { projectDir } : {}),
     stateDir,
     killGraceMs: options.killGrace * 1000,
     runWorkflows: options.workflows,
@@ -173,6 +234,11 @@ export function registerWorkerCommand(program: Command): void {
     )
     .option('--kill-grace <seconds>', 'time between SIGTERM and SIGKILL when a trial is stopped', parseCount(0), 10)
     .option('--no-workflows', 'run trials only, no sweep workflow tasks')
+    .option(
+      '--python <module:Class>',
+      'run trials of this Python worker class (worker_class: in a spec): __init__ once, run(**params) per trial',
+    )
+    .option('--init <file>', "a JSON file: the worker class's __init__ data when a sweep brings none")
     .option('--verbose', 'log the Temporal SDK at INFO', false)
     .action(runWorkerCommand);
 }

@@ -103,3 +103,25 @@ test('one worker per GPU on <host>-gpu<N>, a CPU worker where the host has no GP
   );
   assert.deepEqual(hostWorkers({ ...host, cpuSlots: 0 }, [], 8, layout), []);
 });
+
+test('a host with python: runs the class on each GPU worker, and on one CPU worker where it has no GPU', () => {
+  const layout = {
+    node: 'node',
+    sweepBin: '/b/bin/sweep.js',
+    dataDir: '/d',
+    trialsDir: '/t',
+    projectDir: '/home/ben/sweep',
+  };
+  const classHost = { ...host, python: 'trainer:Trainer', init: 'conf/init.json' };
+  const [gpuWorker] = hostWorkers(classHost, [0], 16, layout);
+  const argv = gpuWorker?.argv ?? [];
+  assert.deepEqual(argv.slice(argv.indexOf('--python'), argv.indexOf('--python') + 4), [
+    '--python',
+    'trainer:Trainer',
+    '--init',
+    '/home/ben/sweep/conf/init.json',
+  ]);
+  const [cpuWorker, ...more] = hostWorkers(classHost, [], 16, layout);
+  assert.equal(more.length, 0);
+  assert.deepEqual(cpuWorker?.argv.slice(3, 5), ['--cpu-slots', '1']);
+});

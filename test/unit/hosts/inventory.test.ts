@@ -177,3 +177,23 @@ test('what up needs: the project (relative to hosts.yml), its rules, node, CPU s
     ],
   );
 });
+
+test('python: and init: make the hosts run a worker class; init needs python, and a class runs one trial at a time', () => {
+  const dir = tempDir('inventory-class');
+  const file = join(dir, 'hosts.yml');
+  writeFileSync(
+    file,
+    'python: trainer:Trainer\ninit: init.json\nhosts:\n  - address: 10.0.0.2\n  - address: 10.0.0.3\n    python: lab.models:Big\n',
+  );
+  const [first, second] = loadInventory([file], { home: '/home/me', sshConfig: '', localUser: 'me' });
+  assert.deepEqual([first?.python, first?.init, second?.python], ['trainer:Trainer', 'init.json', 'lab.models:Big']);
+  writeFileSync(
+    file,
+    'hosts:\n  - address: 10.0.0.2\n    init: init.json\n  - address: 10.0.0.3\n    python: trainer:Trainer\n    cpu_slots: 4\n  - address: 10.0.0.4\n    python: trainer\n',
+  );
+  const problems = thrownProblems(() => loadInventory([file], { home: '/home/me', sshConfig: '' }));
+  assert.equal(problems.length, 3, problems.join('\n'));
+  assert.match(problems[0] ?? '', /hosts\[0\]\.init: init: is the worker class's __init__ data; it needs python:/);
+  assert.match(problems[1] ?? '', /hosts\[1\]\.cpu_slots: a worker class runs one trial at a time/);
+  assert.match(problems[2] ?? '', /hosts\[2\]\.python: expected module:Class/);
+});

@@ -1,0 +1,31 @@
+import type { Command } from 'commander';
+import { finishedTrials } from '../../pool/finished-trials.js';
+import { formatValue } from '../../sweep-spec/render.js';
+import type { TrialSummary } from '../../workflows/types.js';
+import { sweepCommand } from '../sweep-command.js';
+import { withClient } from '../with-client.js';
+
+/** `t003_x=4: succeeded, returned {"score": 8}` or `t004_x=5: failed: ValueError: x=5`. */
+function finishedLine(row: TrialSummary): string {
+  const outcome = row.state === 'succeeded' ? row.state : `${row.state}: ${row.cause ?? row.error ?? ''}`;
+  const returned = 'value' in row ? `, returned ${formatValue(row.value ?? null)}` : '';
+  return `${row.name}: ${outcome}${row.state === 'succeeded' ? returned : ''}`;
+}
+
+export function registerWaitCommand(program: Command): void {
+  sweepCommand(program, 'wait')
+    .description(
+      'print each trial as it finishes (once, whatever its attempts), until the sweep ends; exit 1 if any failed',
+    )
+    .option('--json', 'one JSON line per finished trial, as `sweep results --format json` writes it', false)
+    .action(async (sweepId: string, options: { json: boolean }, command: Command) =>
+      withClient(command, async (client) => {
+        let failed = 0;
+        for await (const row of finishedTrials(client, sweepId)) {
+          if (row.state !== 'succeeded') failed++;
+          process.stdout.write(`${options.json ? JSON.stringify(row) : finishedLine(row)}\n`);
+        }
+        if (failed > 0) process.exitCode = 1;
+      }),
+    );
+}

@@ -1,0 +1,39 @@
+// The trials of a sweep as they finish, each once, by index: what `sweep wait` prints and a Pool's `imap_unordered`
+// yields. A trial has one summary however many attempts it took, so a rescheduled job can never be counted twice.
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Client } from '@temporalio/client';
+import { trialCount } from '../sweep-spec/expand.js';
+import { sweepMemo } from '../cli/sweep-client.js';
+import type { TrialSummary } from '../workflows/types.js';
+
+const POLL_EVERY_MS = 500;
+/** Rounds after the sweep ended without a new trial (visibility lags a little) before the rest count as never run. */
+const ROUNDS_AFTER_END = 6;
+
+export async function* finishedTrials(
+  client: Client,
+  sweepId: string,
+  pollMs = POLL_EVERY_MS,
+): AsyncGenerator<TrialSummary> {
+  const memo = await sweepMemo(client, sweepId);
+  const total = memo.indices?.length ?? trialCount(memo.spec);
+  const seen = new Set<number>();
+  const query = `SweepId = "${sweepId}" AND WorkflowType = "trialWorkflow" AND ExecutionStatus != "Running"`;
+  let roundsSinceEnd = 0;
+  while (seen.size < total) {
+    const running = (await client.workflow.getHandle(sweepId).describe()).status.name === 'RUNNING';
+    let fresh = 0;
+    for await (const execution of client.workflow.list({ query, pageSize: 1000 })) {
+      const summary = (execution.memo as { summary?: TrialSummary } | undefined)?.summary;
+      if (!summary || seen.has(summary.index)) continue;
+      seen.add(summary.index);
+      fresh++;
+      yield summary;
+    }
+    if (seen.size >= total) return;
+    // A cancelled sweep leaves trials that never started: they will not finish.
+    roundsSinceEnd = running || fresh > 0 ? 0 : roundsSinceEnd + 1;
+    if (roundsSinceEnd > ROUNDS_AFTER_END) return;
+    await delay(pollMs);
+  }
+}
