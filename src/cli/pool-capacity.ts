@@ -1,7 +1,7 @@
 // Which workers a pool has and what they own, from Temporal's worker heartbeats (ListWorkers): whether a trial
 // could run anywhere at all, said at `sweep start` and beside waiting trials, and the `sweep workers` table.
 import type { Client } from '@temporalio/client';
-import { capacityQueuePrefix } from '../temporal/names.js';
+import { capacityQueuePrefix, workerClassLabel } from '../temporal/names.js';
 import { neverFits, type WorkerCapacity } from '../workers/placement-fit.js';
 import { capacityFromQueueName } from '../workers/published-capacity.js';
 import type { ResourceRequest } from '../workflows/resource-request.js';
@@ -75,4 +75,23 @@ export function whyFitsNowhere(
   return distinct.length === 1
     ? (distinct[0] ?? '')
     : `no worker of pool "${pool}" can hold it: ${distinct.join('; ')}`;
+}
+
+/**
+ * Why a worker-class sweep would wait forever: live workers run its class, but none from the same file (it was
+ * edited since they started). Undefined when one runs it, or none runs that class at all (they may be coming).
+ */
+export function whyNoClassWorker(
+  workerClass: { readonly ref: string; readonly version: string },
+  workers: readonly RegisteredWorker[] | undefined,
+): string | undefined {
+  const running = (workers ?? []).map((worker) => worker.capacity.labels.worker_class);
+  const wanted = workerClassLabel(workerClass);
+  if (running.includes(wanted)) return undefined;
+  const other = [...new Set(running.filter((label) => label?.startsWith(`${workerClass.ref}@`)))];
+  if (other.length === 0) return undefined;
+  return (
+    `needs a worker running ${wanted}, and the live ones run ${other.join(', ')}: the class file changed since ` +
+    `they started; restart them to run it`
+  );
 }

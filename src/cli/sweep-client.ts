@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { resolve } from 'node:path';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { ConfigError } from '../errors.js';
@@ -34,7 +33,7 @@ export async function startSweep(
   const sweepId = extra.sweepId ?? newSweepId(spec.name, new Date(), randomBytes(2).toString('hex'));
   options = { ...options, honourResources: true, startDir: options.startDir ?? process.cwd() };
   // A worker class is pinned to the version of its file here, so its trials reach only workers that run it.
-  spec = withClassVersion(spec, resolve(options.startDir ?? process.cwd(), spec.workdir ?? '.'));
+  spec = withClassVersion(spec, options.startDir ?? process.cwd());
   const input: SweepInput = { sweepId, spec, options, ...(extra.indices ? { indices: extra.indices } : {}) };
   const memo: SweepMemo = {
     spec,

@@ -3,7 +3,7 @@
 // changed class never receives trials meant for the old one.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import type { SweepSpec } from '../sweep-spec/spec-types.js';
 
@@ -17,10 +17,14 @@ export function classModuleFile(ref: string, root: string): string | undefined {
   return [join(root, ...parts) + '.py', join(root, ...parts, '__init__.py')].find((file) => existsSync(file));
 }
 
-/** The spec with its worker class's version, read from the project directory; nothing to do for a command sweep. */
-export function withClassVersion(spec: SweepSpec, projectDir: string): SweepSpec {
+/**
+ * The spec with its worker class's version, read from its project directory (its `workdir`, relative to where the
+ * sweep starts); a command sweep, or one already pinned, as it is.
+ */
+export function withClassVersion(spec: SweepSpec, startDir: string): SweepSpec {
   const workerClass = spec.workerClass;
   if (!workerClass || workerClass.version) return spec;
+  const projectDir = resolve(startDir, spec.workdir ?? '.');
   const file = classModuleFile(workerClass.ref, projectDir);
   if (!file) {
     const module = workerClass.ref.split(':')[0] ?? '';

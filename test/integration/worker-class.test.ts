@@ -185,6 +185,18 @@ test('trials of a changed class file go only to workers that run that version', 
   const changed = tempDir('class-project-v2');
   cpSync(project, changed, { recursive: true });
   appendFileSync(join(changed, 'trainer.py'), '\n# version 2\n');
+  // Without --wait-for-capacity, start says why no live worker would take it, and starts nothing.
+  const file = join(changed, 'refused.yml');
+  writeFileSync(file, 'worker_class: trainer:Trainer\ntrials:\n  - {x: 5}\n');
+  const refused = await runSweep(['start', file, '--pool', cluster.pool, '--control-queue', cluster.controlQueue], {
+    cwd: changed,
+    env: { ...process.env, TEMPORAL_ADDRESS: cluster.address },
+  });
+  assert.equal(refused.code, 2, refused.stderr);
+  assert.match(
+    refused.stderr,
+    /nothing started: every trial needs a worker running trainer:Trainer@\w{12}, and the live ones run trainer:Trainer@\w{12}: the class file changed/,
+  );
   const sweepId = await startClassSweep('trials:\n  - {x: 5}\n', changed);
   // Two live workers of version 1 are idle: had either taken it, it would have started within this window.
   await delay(3000);

@@ -9,7 +9,8 @@ import { followSweep } from '../follow.js';
 import { parseCount } from '../option-parsers.js';
 import { addResourceOptions } from '../resource-flags.js';
 import { addSpecArguments, readSpecFile, type SpecCommandOptions } from '../spec-file.js';
-import { registeredWorkers, whyFitsNowhere } from '../pool-capacity.js';
+import { registeredWorkers, whyFitsNowhere, whyNoClassWorker } from '../pool-capacity.js';
+import { withClassVersion } from '../../worker-class/class-version.js';
 import { startSweep } from '../sweep-client.js';
 import { ExitError } from '../../errors.js';
 import { resourceRequest } from '../../workflows/resource-request.js';
@@ -31,7 +32,8 @@ interface StartOptions extends SpecCommandOptions {
 const DEFAULT_WINDOW = 64;
 
 export async function runStart(file: string, commandArgs: string[], options: StartOptions, command: Command) {
-  const spec = readSpecFile(file, commandArgs, options);
+  // Pinned to its class file's version now, so the check below knows which workers could take it.
+  const spec = withClassVersion(readSpecFile(file, commandArgs, options), process.cwd());
   const connection = connectionFromOptions(command.opts());
   // With --wait the command is long-running: a server that is down or restarting is waited for, with one line.
   const client = options.wait
@@ -47,11 +49,10 @@ export async function runStart(file: string, commandArgs: string[], options: Sta
     ...(options.broadcastResults ? { broadcastResults: true } : {}),
   };
   // A trial no worker could ever hold would wait silently: say so before anything starts.
-  const nowhere = whyFitsNowhere(
-    resourceRequest(spec.resources),
-    spec.pool,
-    options.waitForCapacity ? undefined : await registeredWorkers(client, spec.pool),
-  );
+  const workers = options.waitForCapacity ? undefined : await registeredWorkers(client, spec.pool);
+  const nowhere = spec.workerClass?.version
+    ? whyNoClassWorker({ ref: spec.workerClass.ref, version: spec.workerClass.version }, workers)
+    : whyFitsNowhere(resourceRequest(spec.resources), spec.pool, workers);
   if (nowhere) {
     await client.connection.close();
     throw new ExitError(
