@@ -37,7 +37,14 @@ def _spread(data):
 
 
 def _json_safe(value):
-    """NaN and infinities as Sweep carries them everywhere ("nan", "inf", "-inf"): JSON has no such numbers."""
+    """NaN and infinities as Sweep carries them everywhere ("nan", "inf", "-inf"): JSON has no such numbers. numpy
+    and torch scalars (and 0-d arrays) become their .item()."""
+    item = getattr(value, "item", None)
+    if callable(item) and not isinstance(value, (bool, int, float, str, list, tuple, dict)):
+        try:
+            value = item()
+        except (TypeError, ValueError):
+            pass
     if isinstance(value, float) and value != value:
         return "nan"
     if isinstance(value, float) and value in (float("inf"), float("-inf")):
