@@ -30,6 +30,8 @@ let agent: RunningProcess | undefined;
  */
 let quoting: { host: LabHost; file: string; pool: string; up: Promise<CliResult> };
 let secrets: { host: LabHost; file: string; pool: string; up: Promise<CliResult> };
+/** A host whose workers run a Python worker class from the synced project (`python:` and `init:`). */
+let classy: { host: LabHost; file: string; pool: string; project: string; up: Promise<CliResult> };
 const LABEL = `it's "q"; touch ~/pwned1 $(touch ~/pwned2) \`touch ~/pwned3\``;
 const REMOTE_DIR = "~/my dir/it's $(touch ~/pwned4)";
 const API_KEY = 'sekrit-123';
@@ -132,6 +134,7 @@ before(async () => {
     { name: 'agent' },
     { name: 'quote' },
     { name: 'secret' },
+    { name: 'klass' },
   ]);
   ({ stop: stopServer, address: serverAddress } = await startLabServer(lab));
   home = ownTempDir('access-home');
@@ -175,11 +178,33 @@ before(async () => {
   // The dev server takes no API keys and ignores the header: the workers connect with it all the same.
   const up = sweep(hostsArgs('up', secretsFile, ['--api-key', API_KEY, '--no-tls']));
   secrets = { host: secret, file: secretsFile, pool: secretsPool, up };
+
+  const klass = lab.hosts[5] as LabHost;
+  const classProject = ownTempDir('access-class-project');
+  writeFileSync(
+    join(classProject, 'probe.py'),
+    'import os\n\nclass Probe:\n    def __init__(self, data):\n        self.data = data\n\n' +
+      '    def run(self, x):\n        return {"x": x, "data": self.data, "pid": os.getpid(), "cwd": os.getcwd()}\n',
+  );
+  writeFileSync(join(classProject, 'init.json'), '{"dataset": "toy"}');
+  const classPool = `class-${randomUUID().slice(0, 8)}`;
+  const classFile = inventory(
+    'class.yml',
+    `pool: ${classPool}\nproject_dir: ${JSON.stringify(classProject)}\npython: probe:Probe\ninit: init.json\n` +
+      `hosts:\n${entry(klass)}\n`,
+  );
+  classy = {
+    host: klass,
+    file: classFile,
+    pool: classPool,
+    project: classProject,
+    up: sweep(hostsArgs('up', classFile)),
+  };
 });
 
 after(async () => {
   // No CLI left talking to hosts that are about to vanish; the lab's teardown kills whatever a failed test left.
-  await Promise.all([quoting?.up, secrets?.up]);
+  await Promise.all([quoting?.up, secrets?.up, classy?.up]);
   if (agent && agent.child.exitCode === null && agent.child.signalCode === null) await agent.signal('SIGTERM');
   await lab?.dispose();
   await stopServer?.();
@@ -356,5 +381,39 @@ test('an API key lands in one 0600 file on the host: in no command line, log or 
   const holding = await host.run(['grep', '-rlF', API_KEY, host.home]);
   assert.deepEqual(holding.stdout.split('\n').filter(Boolean), [connection], holding.stderr);
 
+  await downAndGone(host, file);
+});
+
+test('python: and init: in the inventory: the host runs the worker class from its synced project', async () => {
+  const { host, file, pool, project: classProject } = classy;
+  const up = await classy.up;
+  assert.equal(up.code, 0, up.stderr);
+  const worker = await until(`${host.name}'s class worker`, async () => {
+    const listed = await sweep(['workers', '--pool', pool, '--json']);
+    return (JSON.parse(listed.stdout || '[]') as ListedWorker[]).find((listedWorker) =>
+      listedWorker.capacity.labels.worker_class?.startsWith('probe:Probe@'),
+    );
+  });
+  assert.equal(worker.capacity.name, `${host.name}-cpu`);
+  const spec = join(classProject, 'probe.yml');
+  writeFileSync(spec, 'worker_class: probe:Probe\nparameters:\n  x: [1, 2, 3]\n');
+  // Started where the project is: the class file there has the version the host's copy has.
+  const started = await runSweep(['start', spec, '--pool', pool, '--wait'], {
+    cwd: classProject,
+    env: { ...process.env, HOME: home, TEMPORAL_ADDRESS: serverAddress },
+  });
+  assert.equal(started.code, 0, started.stderr);
+  const sweepId = started.stdout.trim().split('\n')[0] ?? '';
+  const results = await sweep(['results', sweepId, '--format', 'json']);
+  const values = results.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => (JSON.parse(line) as { value: { x: number; data: unknown; pid: number; cwd: string } }).value);
+  assert.deepEqual(
+    values.map((value) => [value.x, value.data]),
+    [1, 2, 3].map((x) => [x, { dataset: 'toy' }]),
+  );
+  assert.equal(new Set(values.map((value) => value.pid)).size, 1, 'one process ran every trial');
+  assert.equal(values[0]?.cwd, join(host.home, 'sweep'), "the host's project copy");
   await downAndGone(host, file);
 });
