@@ -5,6 +5,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
 import type { ConnectionConfig } from '../temporal/connection-config.js';
+import { formatBytes } from './byte-size.js';
 import { parseNvidiaSmi, type GpuInfo } from '../workers/gpu-probe.js';
 import { chooseGpus, hostWorkers, type HostWorker } from './host-workers.js';
 import type { InventoryHost } from './inventory.js';
@@ -296,9 +297,7 @@ export function bundleCache(root: string): (target: { platform: string; arch: st
 /** `hosta: hosta-gpu0, hosta-gpu1 started/updated (supervisor); 1 project file sent (train.py)`. */
 export function describeUp(outcome: UpOutcome): string {
   const sent = [
-    outcome.bundle.sent
-      ? `worker bundle ${outcome.bundle.id} sent (${`${(outcome.bundle.bytes / 1e6).toFixed(0)} MB`})`
-      : '',
+    outcome.bundle.sent ? `worker bundle ${outcome.bundle.id} sent (${formatBytes(outcome.bundle.bytes)})` : '',
     outcome.sync.sent.length
       ? `${outcome.sync.sent.length} project file${outcome.sync.sent.length === 1 ? '' : 's'} sent (${outcome.sync.sent.slice(0, 3).join(', ')}${outcome.sync.sent.length > 3 ? ', …' : ''})`
       : '',

@@ -26,6 +26,7 @@ import { createHash } from 'node:crypto';
 import { lstatSync, readdirSync, readFileSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import { ConfigError } from '../errors.js';
+import { formatBytes } from './byte-size.js';
 
 export interface ProjectFile {
   /** Relative to the project root, `/`-separated. */
@@ -320,21 +321,6 @@ export function selectProjectFiles(root: string, rules: ProjectFileRules = {}): 
   visit('', false, []);
   if (problems.length > 0) throw new ConfigError(problems);
   return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-}
-
-const UNITS = ['kB', 'MB', 'GB', 'TB'] as const;
-
-/** Decimal units, like the sizes specs take: three significant figures at most (`999 B`, `1.3 MB`, `130 MB`). */
-function formatBytes(bytes: number): string {
-  if (bytes < 1000) return `${bytes} B`;
-  let value = bytes;
-  for (const unit of UNITS) {
-    value /= 1000;
-    // Rounded before the unit is chosen, so 999,960 bytes reads `1.0 MB`, not `1000 kB`.
-    const text = value < 99.95 ? value.toFixed(1) : value.toFixed(0);
-    if (Number(text) < 1000 || unit === 'TB') return `${text} ${unit}`;
-  }
-  return `${bytes} B`;
 }
 
 /** One line for progress and logs: `42 files, 1.3 MB`. */

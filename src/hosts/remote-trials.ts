@@ -3,7 +3,7 @@
 // from that host. The inventory `up` last used is remembered, so `sweep fetch` and `sweep logs` need no flags.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, posix, resolve } from 'node:path';
-import type { Client } from '@temporalio/client';
+import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { z } from 'zod';
 import { gpuQueueKey, sweepIdKey, trialIndexKey } from '../temporal/search-attributes.js';
 import type { InventoryHost } from './inventory.js';
@@ -18,14 +18,20 @@ export interface TrialWhere {
   readonly queue?: string;
 }
 
+/** The worker of a trial workflow's last attempt (its GpuQueue search attribute); undefined before it starts. */
+export function trialQueueOf(execution: Pick<WorkflowExecutionInfo, 'searchAttributes'>): string | undefined {
+  const queue = execution.searchAttributes[gpuQueueKey.name]?.[0];
+  return typeof queue === 'string' ? queue : undefined;
+}
+
 /** Every trial of the sweep that has started, with the worker of its last attempt. */
 export async function trialQueues(client: Client, sweepId: string): Promise<TrialWhere[]> {
   const found: TrialWhere[] = [];
   for await (const execution of client.workflow.list({ query: `${sweepIdKey.name} = "${sweepId}"` })) {
     const index = execution.searchAttributes[trialIndexKey.name]?.[0];
     if (typeof index !== 'number') continue;
-    const queue = execution.searchAttributes[gpuQueueKey.name]?.[0];
-    found.push({ index, ...(typeof queue === 'string' ? { queue } : {}) });
+    const queue = trialQueueOf(execution);
+    found.push({ index, ...(queue === undefined ? {} : { queue }) });
   }
   return found.sort((a, b) => a.index - b.index);
 }

@@ -117,6 +117,8 @@ export class WorkerClassHost {
   /** JSON of the init data the current process was constructed with, once `ready`. */
   private initialisedWith?: string;
   private lastInit?: { readonly data?: JsonValue };
+  /** An `__init__` under way: a second trial waits for it rather than sending its own. */
+  private initialising?: Promise<ClassProcess | RunOutcome | string>;
   private sink?: OutputSink;
   private readonly idleSink: OutputSink;
 
@@ -196,30 +198,30 @@ export class WorkerClassHost {
 
   /** Stops the process (a trial's timeout, cancellation or fencing); the next one is started and built at once. */
   async stop(signal: 'SIGTERM' | 'SIGKILL', graceMs = 0): Promise<ProcessExit> {
-    const process = this.current;
-    if (!process) return { code: null, signal: null };
-    signalGroup(process.pgid, signal);
-    const timer = signal === 'SIGTERM' ? setTimeout(() => signalGroup(process.pgid, 'SIGKILL'), graceMs) : undefined;
-    const exit = await process.exited;
+    const python = this.current;
+    if (!python) return { code: null, signal: null };
+    signalGroup(python.pgid, signal);
+    const timer = signal === 'SIGTERM' ? setTimeout(() => signalGroup(python.pgid, 'SIGKILL'), graceMs) : undefined;
+    const exit = await python.exited;
     clearTimeout(timer);
     return exit;
   }
 
   /** Kills the process for good (the worker is stopping). */
   async close(): Promise<void> {
-    const process = this.current;
+    const python = this.current;
     this.current = undefined;
     this.lastInit = undefined;
-    if (process) {
-      signalGroup(process.pgid, 'SIGKILL');
-      await process.exited;
+    if (python) {
+      signalGroup(python.pgid, 'SIGKILL');
+      await python.exited;
     }
   }
 
   /** A dead process is replaced at once, and built with the last init data, so the next trial finds it ready. */
-  private watch(process: ClassProcess): void {
-    void process.exited.then((exit) => {
-      if (this.current !== process) return;
+  private watch(python: ClassProcess): void {
+    void python.exited.then((exit) => {
+      if (this.current !== python) return;
       // One that died in `__init__` waits for the next trial: starting it again at once could loop forever.
       const wasReady = this.initialisedWith !== undefined;
       this.current = undefined;
@@ -235,45 +237,43 @@ export class WorkerClassHost {
   private async loaded(): Promise<ClassProcess | string> {
     if (this.current?.alive) return this.current;
     this.loading ??= (async () => {
-      const process = spawnClass(this.options, () => this.sink ?? this.idleSink);
-      const event = await process.next();
+      const python = spawnClass(this.options, () => this.sink ?? this.idleSink);
+      const event = await python.next();
       if (isExit(event) || event.event !== 'loaded') {
         return `could not load ${this.options.ref} again (${isExit(event) ? describeProcessExit(event) : event.event})`;
       }
       const version = fileVersion(event.file);
       if (version !== this.version) {
-        signalGroup(process.pgid, 'SIGKILL');
+        signalGroup(python.pgid, 'SIGKILL');
         return `${event.file} changed since the worker started (version ${this.version}, now ${version}): restart the worker to run the new class`;
       }
-      this.current = process;
-      this.watch(process);
-      return process;
+      this.current = python;
+      this.watch(python);
+      return python;
     })().finally(() => {
       this.loading = undefined;
     });
     return this.loading;
   }
 
-  private initialising?: Promise<ClassProcess | RunOutcome | string>;
-
   /** The live process, constructed with `init`'s data; a failed `__init__` is a string (its traceback went to the sink). */
   private async initialised(init: { readonly data?: JsonValue }): Promise<ClassProcess | RunOutcome | string> {
     this.lastInit = init;
     const key = JSON.stringify(init.data ?? null) + (init.data === undefined ? '#none' : '');
     while (this.initialising) await this.initialising.catch(() => undefined);
-    const process = await this.loaded();
-    if (typeof process === 'string') return process;
-    if (this.initialisedWith === key) return process;
+    const python = await this.loaded();
+    if (typeof python === 'string') return python;
+    if (this.initialisedWith === key) return python;
     this.initialising = (async () => {
-      process.send({ op: 'init', ...(init.data === undefined ? {} : { data: init.data }) });
-      const event = await process.next();
+      python.send({ op: 'init', ...(init.data === undefined ? {} : { data: init.data }) });
+      const event = await python.next();
       if (isExit(event)) return { kind: 'died' as const, exit: event };
       if (event.event === 'init-failed') {
         this.initialisedWith = undefined;
         return `${this.options.ref}.__init__ raised: ${event.traceback.trim().split('\n').at(-1) ?? ''}`;
       }
       this.initialisedWith = key;
-      return process;
+      return python;
     })().finally(() => {
       this.initialising = undefined;
     });

@@ -11,7 +11,8 @@ import {
   STATE_DIR,
 } from '../../hosts/bring-up.js';
 import { eachHost, hostsSummary, type HostResult } from '../../hosts/each-host.js';
-import { rememberInventory } from '../../hosts/remote-trials.js';
+import { formatBytes } from '../../hosts/byte-size.js';
+import { rememberInventory, trialQueueOf } from '../../hosts/remote-trials.js';
 import { defaultDataDir } from '../../server/data-dir.js';
 import { knownHostsFile, sshFlags, sshOptionsOf, type SshFlagValues } from './hosts-options.js';
 import { chooseGpus } from '../../hosts/host-workers.js';
@@ -19,7 +20,7 @@ import { loadInventory, type InventoryHost } from '../../hosts/inventory.js';
 import { runAgent, statusSchema, stopSchema, type HostProbe, type HostStatus } from '../../hosts/remote-agent.js';
 import { connectClient, type ConnectionConfig } from '../../temporal/connection-config.js';
 import { echoTrials, type EchoResult } from '../echo-trials.js';
-import { gpuQueueKey, trialStateKey } from '../../temporal/search-attributes.js';
+import { trialStateKey } from '../../temporal/search-attributes.js';
 import { addConnectionOptions, connectionFromOptions } from '../connection-flags.js';
 import { registeredWorkers, type RegisteredWorker } from '../pool-capacity.js';
 import { formatDuration, formatTable } from '../table.js';
@@ -93,14 +94,6 @@ function jsonResults<T>(results: readonly HostResult<T>[], shape: (value: T) => 
   )}\n`;
 }
 
-function megabytes(mb: number): string {
-  return mb >= 10_000
-    ? `${(mb / 1000).toFixed(0)} GB`
-    : mb >= 1000
-      ? `${(mb / 1000).toFixed(1)} GB`
-      : `${Math.round(mb)} MB`;
-}
-
 interface CheckReport {
   readonly probe: HostProbe;
   readonly gpus: string;
@@ -156,8 +149,8 @@ async function checkHosts(files: string[], options: HostsOptions, command: Comma
         `${probe.distro ?? probe.platform} (${probe.arch})`,
         probe.node,
         value.gpus,
-        megabytes(probe.memory.availableMb),
-        megabytes(probe.disk.freeMb),
+        formatBytes(probe.memory.availableMb * 1e6),
+        formatBytes(probe.disk.freeMb * 1e6),
         probe.temporal.reachable
           ? `${value.temporalAddress} ok (${probe.temporal.ms ?? 0} ms)`
           : `${value.temporalAddress} UNREACHABLE: ${probe.temporal.error ?? ''}`,
@@ -236,8 +229,8 @@ async function temporalView(
     const trials = new Map<string, string[]>();
     const query = `${trialStateKey.name} = "running" AND ExecutionStatus = "Running"`;
     for await (const execution of client.workflow.list({ query })) {
-      const queue = execution.searchAttributes[gpuQueueKey.name]?.[0];
-      if (typeof queue === 'string') trials.set(queue, [...(trials.get(queue) ?? []), execution.workflowId]);
+      const queue = trialQueueOf(execution);
+      if (queue !== undefined) trials.set(queue, [...(trials.get(queue) ?? []), execution.workflowId]);
     }
     return { workers, trials };
   } catch {

@@ -52,6 +52,7 @@ async function remoteLogs(
   client: Client,
   options: LogsOptions,
   sweepId: string,
+  directorySweepId: string,
   index: number,
   trialName: string,
 ): Promise<{ refresh: () => Promise<string> } | undefined> {
@@ -60,8 +61,7 @@ async function remoteLogs(
   const queue = (await trialQueues(client, sweepId)).find((trial) => trial.index === index)?.queue;
   const host = queue ? hostOfQueue(loadInventory(remembered), queue) : undefined;
   if (!host) return undefined;
-  const memo = await sweepMemo(client, sweepId);
-  const remoteDir = posix.join(remoteTrialDir(host, memo.options.origin ?? sweepId, trialName), 'logs');
+  const remoteDir = posix.join(remoteTrialDir(host, directorySweepId, trialName), 'logs');
   const ssh = sshOptionsOf({ ...options, acceptNewHostKeys: false, connectTimeout: 10 });
   let last: string | undefined;
   process.once('exit', () => last && rmSync(last, { recursive: true, force: true }));
@@ -108,7 +108,9 @@ export function registerLogsCommand(program: Command): void {
           'logs',
         );
         // Not here: the host of the inventory that ran it, if there is one, copied into a scratch directory.
-        const remote = existsSync(localDir) ? undefined : await remoteLogs(client, options, sweepId, index, trialName);
+        const remote = existsSync(localDir)
+          ? undefined
+          : await remoteLogs(client, options, sweepId, directorySweepId, index, trialName);
         const logsDir = remote ? await remote.refresh() : localDir;
         const stream = options.stderr ? 'stderr' : 'stdout';
         const attempts = existsSync(logsDir)
