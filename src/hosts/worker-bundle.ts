@@ -139,6 +139,8 @@ export function workerBundle(root: string, target: BundleTarget): WorkerBundle {
   const skip = (path: string) => {
     // Nested node_modules are packages of their own, listed (or not) in the lock file.
     if (/\/node_modules$/.test(path)) return true;
+    // Python's bytecode caches of our own modules are written by whoever ran them: not part of the bundle.
+    if (/(^|\/)__pycache__$/.test(path)) return true;
     if (path.startsWith(`${CORE_BRIDGE}/`)) {
       const inside = path.slice(CORE_BRIDGE.length + 1);
       if (CORE_BRIDGE_SOURCES.includes(inside)) return true;
