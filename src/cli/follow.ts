@@ -4,6 +4,7 @@ import { ExitError } from '../errors.js';
 import { OutageReporter, RETRY_EVERY_MS } from '../temporal/connect-retrying.js';
 import { isNoAnswer, transportReason } from '../temporal/connection-errors.js';
 import type { SweepSpec } from '../sweep-spec/spec-types.js';
+import type { SweepResult } from '../workflows/sweep-workflow.js';
 import type { SweepProgress } from '../workflows/types.js';
 import { formatResults, sortOrder, sortRows } from './results-format.js';
 import { noWorkerAfterMs, noWorkerProblem } from './pool-pollers.js';
@@ -56,11 +57,48 @@ const PING_DEADLINE_MS = 5000;
 const POOL_CHECK_EVERY_MS = 5000;
 
 /**
- * Follows a sweep to its end (the CLI may be killed and `sweep watch` reattaches at any time), then prints
- * the results table. Progress goes to stderr: on a terminal as one updating line, otherwise a line per change.
- * A server that stops answering is waited for, with one line when it stops and one when it answers again.
+ * Runs `follow` until it returns or Ctrl-C, which aborts its calls at once: the sweep is durable and runs on
+ * without the CLI, so Ctrl-C only stops following it, and says so (exit 130).
+ */
+async function untilCtrlC<T>(client: Client, sweepId: string, follow: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const detach = new AbortController();
+  const onInterrupt = () => detach.abort();
+  process.once('SIGINT', onInterrupt);
+  try {
+    return await client.withAbortSignal(detach.signal, () => follow(detach.signal));
+  } catch (error) {
+    if (!detach.signal.aborted) throw error;
+    // Off the line the terminal echoed ^C on (and the progress line, if one was drawn).
+    if (process.stderr.isTTY) process.stderr.write('\n');
+    throw new ExitError(
+      `detached; sweep ${sweepId} keeps running. Follow it with: sweep watch ${sweepId}; stop it with: sweep cancel ${sweepId}`,
+      130,
+    );
+  } finally {
+    process.off('SIGINT', onInterrupt);
+  }
+}
+
+/**
+ * Follows a sweep to its end (the CLI may be killed or detached with Ctrl-C, and `sweep watch` reattaches at any
+ * time), then prints the results table. A server that stops answering is waited for, with one line when it stops
+ * and one when it answers again.
  */
 export async function followSweep(client: Client, sweepId: string): Promise<void> {
+  const result = await untilCtrlC(client, sweepId, (signal) => progressUntilEnd(client, sweepId, signal));
+  const outage = new OutageReporter(clientAddress(client));
+  const ended = await outage.retry(() => sweepMemo(client, sweepId));
+  const rows = await outage.retry(() => trialRows(client, sweepId, ended));
+  const sorted = sortRows(rows, sortOrder(rows, ended.spec));
+  process.stdout.write(`${formatResults(sorted, ended.spec, 'table')}\n`);
+  const { total, succeeded, failed, cancelled } = result.counts;
+  const summary = `sweep ${sweepId} ${result.state}: ${succeeded} of ${total} trials succeeded, ${failed} failed, ${cancelled} cancelled`;
+  if (result.state !== 'completed') throw new ExitError(summary);
+  process.stderr.write(`${summary}\n`);
+}
+
+/** Progress on stderr until the sweep ends: on a terminal as one updating line, otherwise a line per change. */
+async function progressUntilEnd(client: Client, sweepId: string, signal: AbortSignal): Promise<SweepResult> {
   const tty = process.stderr.isTTY;
   let last = '';
   const outage = new OutageReporter(clientAddress(client), RETRY_EVERY_MS, (line) => {
@@ -126,16 +164,9 @@ export async function followSweep(client: Client, sweepId: string): Promise<void
         last = line;
       }
     }
-    await Promise.race([delay(answering ? (tty ? 500 : 1000) : RETRY_EVERY_MS), finished.catch(() => undefined)]);
+    const pause = delay(answering ? (tty ? 500 : 1000) : RETRY_EVERY_MS, undefined, { signal });
+    await Promise.race([pause, finished.catch(() => undefined)]);
   }
   if (tty && last) process.stderr.write('\n');
-  const result = await finished;
-  const ended = await outage.retry(() => sweepMemo(client, sweepId));
-  const rows = await outage.retry(() => trialRows(client, sweepId, ended));
-  const sorted = sortRows(rows, sortOrder(rows, ended.spec));
-  process.stdout.write(`${formatResults(sorted, ended.spec, 'table')}\n`);
-  const { total, succeeded, failed, cancelled } = result.counts;
-  const summary = `sweep ${sweepId} ${result.state}: ${succeeded} of ${total} trials succeeded, ${failed} failed, ${cancelled} cancelled`;
-  if (result.state !== 'completed') throw new ExitError(summary);
-  process.stderr.write(`${summary}\n`);
+  return finished;
 }

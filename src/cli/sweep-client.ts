@@ -56,7 +56,8 @@ export async function startSweep(
   return sweepId;
 }
 
-function checkSweepId(id: string): string {
+/** The ID as given, or a ConfigError: it goes into visibility queries, so it must hold no quotes. */
+export function checkSweepId(id: string): string {
   if (!isSweepId(id)) throw new ConfigError([`${id}: not a sweep ID (letters, digits, ".", "_", "-")`]);
   return id;
 }

@@ -78,12 +78,10 @@ test('a 12-trial grid over 3 CPU-slot workers: results, metrics, and a failing t
   );
 
   const list = await cluster.sweep(['list', '--json', '--limit', '200']);
-  const listed = list.stdout
-    .trim()
-    .split('\n')
-    .map((line) => JSON.parse(line) as { sweepId: string; state: string; trials: number; started: string });
+  const listed = JSON.parse(list.stdout) as { sweepId: string; started: string }[];
   const mine = listed.find((sweep) => sweep.sweepId === sweepId);
-  assert.deepEqual(mine, { sweepId, state: 'failed', started: mine?.started, trials: 12, name: '' });
+  const best = { metric: 'loss', value: 0.5, trial: 0 };
+  assert.deepEqual(mine, { sweepId, state: 'failed', started: mine?.started, done: 12, trials: 12, best, name: '' });
   assert.match(mine?.started ?? '', /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
 
   // What the Web UI shows (verified by eye in UI 2.42.1, see docs/design.md) comes from these fields.

@@ -5,6 +5,7 @@ import { formatValue } from '../../sweep-spec/render.js';
 import { addConnectionOptions } from '../connection-flags.js';
 import { noWorkerAfterMs, noWorkerProblem } from '../pool-pollers.js';
 import { liveTrial, sweepMemo, sweepProgressOrCounts, type LiveTrial } from '../sweep-client.js';
+import { resolveSweepId } from '../sweep-id-prefix.js';
 import { formatDuration, formatTable } from '../table.js';
 import { withClient } from '../with-client.js';
 import { fitsNowhere, waitingLines } from '../waiting-trials.js';
@@ -49,7 +50,7 @@ function liveRow(trial: LiveTrial, now: number): string[] {
 }
 
 export async function showStatus(client: Client, sweepId: string | undefined, json: boolean): Promise<void> {
-  const id = sweepId ?? (await latestRunningSweep(client));
+  const id = sweepId ? await resolveSweepId(client, sweepId) : await latestRunningSweep(client);
   const memo = await sweepMemo(client, id);
   const { progress, fromVisibility } = await sweepProgressOrCounts(client, id, memo);
   const live = await Promise.all(progress.running.map((index) => liveTrial(client, id, index, memo.spec)));
@@ -71,15 +72,20 @@ export async function showStatus(client: Client, sweepId: string | undefined, js
       : undefined;
   const nowhere =
     memo.status === 'RUNNING' && unfinished > 0 ? await fitsNowhere(client, memo.spec, memo.options) : undefined;
+  const queued = unfinished - running;
+  const waiting = waitingLines(live);
   if (json) {
-    process.stdout.write(`${JSON.stringify({ ...progress, trials: live, fromVisibility, noWorker, nowhere })}\n`);
+    // What the text shows; without a worker to ask, how many trials run and how many wait is unknown.
+    const counts = fromVisibility ? progress.counts : { ...progress.counts, running, waiting: queued };
+    const metric = memo.spec.metric;
+    const view = { ...progress, counts, metric, trials: live, waiting, fromVisibility, noWorker, nowhere };
+    process.stdout.write(`${JSON.stringify(view)}\n`);
     return;
   }
-  const queued = total - succeeded - failed - cancelled - running;
   const lines = [
     `sweep ${id}: ${progress.state}`,
     fromVisibility
-      ? `  ${total} trials: ${succeeded} succeeded, ${failed} failed, ${cancelled} cancelled, ${total - succeeded - failed - cancelled} not finished`
+      ? `  ${total} trials: ${succeeded} succeeded, ${failed} failed, ${cancelled} cancelled, ${unfinished} not finished`
       : `  ${total} trials: ${succeeded} succeeded, ${failed} failed, ${cancelled} cancelled, ${running} running, ${queued} waiting`,
   ];
   if (fromVisibility) {
@@ -89,7 +95,7 @@ export async function showStatus(client: Client, sweepId: string | undefined, js
     lines.push(`  ${noWorker}: its trials wait for one (is a \`sweep worker --pool ${memo.options.pool}\` running?)`);
   }
   if (nowhere) lines.push(`  no live worker can run its trials: every trial ${nowhere}`);
-  for (const line of waitingLines(live)) lines.push(`  waiting: ${line}`);
+  for (const line of waiting) lines.push(`  waiting: ${line}`);
   if (progress.best)
     lines.push(`  best ${memo.spec.metric?.name}: ${progress.best.value} (trial ${progress.best.index})`);
   if (progress.updateVersion > 0) {
@@ -113,7 +119,7 @@ export async function showStatus(client: Client, sweepId: string | undefined, js
 
 export function registerStatusCommand(program: Command): void {
   addConnectionOptions(program.command('status'))
-    .argument('[sweep]', 'sweep ID (default: the newest running sweep)')
+    .argument('[sweep]', 'sweep ID or a unique prefix of it (default: the newest running sweep)')
     .option('--json', 'print the progress and the trials in flight as JSON', false)
     .description('counts per state, and for each trial in flight: attempt, worker, runtime, heartbeat age, metrics')
     .action(async (sweepId: string | undefined, options: { json: boolean }, command: Command) =>

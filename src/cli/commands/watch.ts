@@ -4,10 +4,11 @@ import { sweepCommand } from '../sweep-command.js';
 import { withClient } from '../with-client.js';
 
 export function registerWatchCommand(program: Command): void {
-  sweepCommand(program, 'watch')
+  // Long-running: a server that is down or restarts is waited for, with a line when it stops and resumes.
+  const connect = { waitForServer: true };
+  sweepCommand(program, 'watch', 'sweep ID', connect)
     .description('follow a sweep (started earlier, from any machine) to its end, then print its results')
     .action(async (sweepId: string, _options: unknown, command: Command) =>
-      // Long-running: a server that is down or restarts is waited for, with a line when it stops and resumes.
-      withClient(command, (client) => followSweep(client, sweepId), { waitForServer: true }),
+      withClient(command, (client) => followSweep(client, sweepId), connect),
     );
 }
