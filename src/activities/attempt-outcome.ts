@@ -181,6 +181,7 @@ export function reportOutcome(
       stderrTail: outcome.stderrTail,
       cause,
       startedAt: outcome.startedAt,
+      endedAt: outcome.endedAt,
     });
   }
   if (objective && outcome.metrics[objective.name] === undefined) {

@@ -322,6 +322,7 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
         throw attemptFailure.timedOut({
           timeoutSeconds: policy.timeoutSeconds ?? 0,
           startedAt,
+          endedAt: Date.now(),
           ...(tracker.step === undefined ? {} : { step: tracker.step }),
         });
       }

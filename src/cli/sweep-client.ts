@@ -132,7 +132,10 @@ export async function sweepResult(client: Client, sweepId: string): Promise<Swee
 }
 
 /** A row of `sweep results`: a finished trial's summary, or what is known of one still to finish. */
-export type TrialRow = TrialSummary;
+export type TrialRow = TrialSummary & {
+  /** Shown by `sweep results`, never stored: the idle time its worker had just before it (see gpu-idle.ts). */
+  readonly idleBeforeMs?: number;
+};
 
 /**
  * Every trial of a sweep, by index: finished ones from their memo, the rest from the spec; while the sweep runs,

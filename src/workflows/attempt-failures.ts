@@ -35,14 +35,17 @@ export interface CommandFailedDetails {
   readonly stderrTail: string;
   /** The last non-empty stderr line, or the exit described: what a person reads first. */
   readonly cause: string;
-  /** When the command's process started (the worker's clock). */
+  /** When the command's process started and exited (the worker's clock). */
   readonly startedAt?: number;
+  readonly endedAt?: number;
 }
 
 export interface TimedOutDetails {
   readonly timeoutSeconds: number;
   readonly step?: number;
   readonly startedAt?: number;
+  /** When the stopped process was gone (the worker's clock). */
+  readonly endedAt?: number;
 }
 
 /** Exit codes the shell uses for "cannot run this at all": retrying cannot help. */
@@ -113,6 +116,8 @@ export type AttemptVerdict =
       readonly notRunnable: boolean;
       readonly worker?: string;
       readonly startedAt?: number;
+      /** When its process exited (the worker's clock). */
+      readonly exitedAt?: number;
     }
   | { readonly kind: 'cancelled' };
 
@@ -188,13 +193,14 @@ export function classifyAttempt(error: unknown, context: ClassifyContext): Attem
     case FAILURE_TYPES.workerLost:
       return lostVerdict(cause.message, progressIn(first), identity, false);
     case FAILURE_TYPES.timedOut: {
-      const startedAt = (first as Partial<TimedOutDetails> | undefined)?.startedAt;
+      const details = first as Partial<TimedOutDetails> | undefined;
       return {
         kind: 'timed-out',
         reason: cause.message,
         notRunnable: false,
         ...(identity ? { worker: identity } : {}),
-        ...(typeof startedAt === 'number' ? { startedAt } : {}),
+        ...(typeof details?.startedAt === 'number' ? { startedAt: details.startedAt } : {}),
+        ...(typeof details?.endedAt === 'number' ? { exitedAt: details.endedAt } : {}),
       };
     }
     default: {
@@ -209,6 +215,7 @@ export function classifyAttempt(error: unknown, context: ClassifyContext): Attem
         notRunnable: exitCode !== undefined && NOT_RUNNABLE_EXIT_CODES.includes(exitCode),
         ...(identity ? { worker: identity } : {}),
         ...(typeof details?.startedAt === 'number' ? { startedAt: details.startedAt } : {}),
+        ...(typeof details?.endedAt === 'number' ? { exitedAt: details.endedAt } : {}),
       };
     }
   }

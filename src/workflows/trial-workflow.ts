@@ -104,6 +104,7 @@ export async function trialWorkflow(input: TrialInput | LegacyTrialInput): Promi
         worker: result.worker,
         exitCode: 0,
         ...(result.startedAt === undefined ? {} : { startedAt: result.startedAt }),
+        ...(result.endedAt === undefined ? {} : { exitedAt: result.endedAt }),
         endedAt: Date.now(),
         ...noteOf(result),
       });
@@ -158,6 +159,7 @@ export async function trialWorkflow(input: TrialInput | LegacyTrialInput): Promi
         ...(verdict.worker ? { worker: verdict.worker } : {}),
         ...(verdict.exitCode === undefined ? {} : { exitCode: verdict.exitCode }),
         ...(verdict.startedAt === undefined ? {} : { startedAt: verdict.startedAt }),
+        ...(verdict.exitedAt === undefined ? {} : { exitedAt: verdict.exitedAt }),
         endedAt,
       });
       const nonRetryable =

@@ -68,8 +68,9 @@ export interface AttemptRecord {
   readonly reason?: string;
   readonly worker?: string;
   readonly exitCode?: number;
-  /** When its process started (the worker's clock), if it started. */
+  /** When its process started and exited (the worker's clock), where known: the GPU timeline's bars. */
   readonly startedAt?: number;
+  readonly exitedAt?: number;
   /** When the trial workflow learnt how it ended (workflow time). */
   readonly endedAt?: number;
   /** How the outcome reached the trial when not by its own worker (`adopted the result of attempt 1, …`). */

@@ -4,7 +4,8 @@ import { ConfigError } from '../../errors.js';
 import { formatValue } from '../../sweep-spec/render.js';
 import { addConnectionOptions } from '../connection-flags.js';
 import { noWorkerAfterMs, noWorkerProblem } from '../pool-pollers.js';
-import { liveTrial, sweepMemo, sweepProgressOrCounts, type LiveTrial } from '../sweep-client.js';
+import { attemptSpans, gpuIdle, type GpuIdle } from '../../report/gpu-idle.js';
+import { liveTrial, sweepMemo, sweepProgressOrCounts, trialRows, type LiveTrial } from '../sweep-client.js';
 import { resolveSweepId } from '../sweep-id-prefix.js';
 import { formatDuration, formatTable } from '../table.js';
 import { withClient } from '../with-client.js';
@@ -49,6 +50,36 @@ function liveRow(trial: LiveTrial, now: number): string[] {
   ];
 }
 
+/** The sweep's GPU idle time so far: its trials' attempts, and those running now. */
+async function sweepGpuIdle(
+  client: Client,
+  sweepId: string,
+  memo: Awaited<ReturnType<typeof sweepMemo>>,
+  startedAt: number,
+  live: readonly LiveTrial[],
+): Promise<GpuIdle> {
+  const rows = await trialRows(client, sweepId, memo);
+  const running = live.flatMap((trial) =>
+    trial.state === 'running' && trial.worker && trial.startedAt
+      ? [{ trial: trial.index, attempt: trial.attempt ?? 0, worker: trial.worker, start: trial.startedAt.getTime() }]
+      : [],
+  );
+  const spans = attemptSpans(rows, Date.now(), running);
+  // An ended sweep's wall time ends with its last attempt.
+  const end = memo.status === 'RUNNING' ? Date.now() : Math.max(startedAt, ...spans.map((span) => span.end));
+  return gpuIdle(rows, { start: startedAt, end }, running);
+}
+
+/** `GPU idle: 2.3s of 2 workers × 1m12s (1.6%); hostb-gpu1 1.9s, hostb-gpu0 0.4s`. */
+function describeGpuIdle(gpu: GpuIdle): string {
+  const share = `${(gpu.idleShare * 100).toFixed(1)}%`;
+  const perWorker = gpu.workers.map((worker) => `${worker.worker} ${formatDuration(worker.idleMs)}`).join(', ');
+  return (
+    `GPU idle (no trial on a worker while trials waited): ${formatDuration(gpu.idleMs)} of ` +
+    `${gpu.workers.length} worker(s) × ${formatDuration(gpu.wallMs)} (${share}); ${perWorker}`
+  );
+}
+
 export async function showStatus(client: Client, sweepId: string | undefined, json: boolean): Promise<void> {
   const id = sweepId ? await resolveSweepId(client, sweepId) : await latestRunningSweep(client);
   const memo = await sweepMemo(client, id);
@@ -74,11 +105,13 @@ export async function showStatus(client: Client, sweepId: string | undefined, js
     memo.status === 'RUNNING' && unfinished > 0 ? await fitsNowhere(client, memo.spec, memo.options) : undefined;
   const queued = unfinished - running;
   const waiting = waitingLines(live);
+  const gpu = await sweepGpuIdle(client, id, memo, progress.startedAt, live);
   if (json) {
     // What the text shows; without a worker to ask, how many trials run and how many wait is unknown.
     const counts = fromVisibility ? progress.counts : { ...progress.counts, running, waiting: queued };
     const metric = memo.spec.metric;
-    const view = { ...progress, counts, metric, trials: live, waiting, fromVisibility, noWorker, nowhere };
+    const gpuIdle = { wallMs: gpu.wallMs, idleMs: gpu.idleMs, idleShare: gpu.idleShare, workers: gpu.workers };
+    const view = { ...progress, counts, metric, trials: live, waiting, gpuIdle, fromVisibility, noWorker, nowhere };
     process.stdout.write(`${JSON.stringify(view)}\n`);
     return;
   }
@@ -98,6 +131,7 @@ export async function showStatus(client: Client, sweepId: string | undefined, js
   for (const line of waiting) lines.push(`  waiting: ${line}`);
   if (progress.best)
     lines.push(`  best ${memo.spec.metric?.name}: ${progress.best.value} (trial ${progress.best.index})`);
+  if (gpu.workers.length > 0) lines.push(`  ${describeGpuIdle(gpu)}`);
   if (progress.updateVersion > 0) {
     const acknowledged = live.filter((trial) => trial.progress?.updateVersion === progress.updateVersion).length;
     lines.push(
