@@ -10,6 +10,11 @@ const POLL_EVERY_MS = 500;
 /** Rounds after the sweep ended without a new trial (visibility lags a little) before the rest count as never run. */
 const ROUNDS_AFTER_END = 6;
 
+/** When the trial learnt its outcome (workflow time): its last attempt's end. */
+function finishedAt(trial: TrialSummary): number {
+  return trial.attempts.at(-1)?.endedAt ?? 0;
+}
+
 export async function* finishedTrials(
   client: Client,
   sweepId: string,
@@ -22,17 +27,18 @@ export async function* finishedTrials(
   let roundsSinceEnd = 0;
   while (seen.size < total) {
     const running = (await client.workflow.getHandle(sweepId).describe()).status.name === 'RUNNING';
-    let fresh = 0;
+    const fresh: TrialSummary[] = [];
     for await (const execution of client.workflow.list({ query, pageSize: 1000 })) {
       const summary = (execution.memo as { summary?: TrialSummary } | undefined)?.summary;
       if (!summary || seen.has(summary.index)) continue;
       seen.add(summary.index);
-      fresh++;
-      yield summary;
+      fresh.push(summary);
     }
+    // Several may turn up in one round: they are yielded in the order they finished, not the list's.
+    yield* fresh.sort((a, b) => finishedAt(a) - finishedAt(b));
     if (seen.size >= total) return;
     // A cancelled sweep leaves trials that never started: they will not finish.
-    roundsSinceEnd = running || fresh > 0 ? 0 : roundsSinceEnd + 1;
+    roundsSinceEnd = running || fresh.length > 0 ? 0 : roundsSinceEnd + 1;
     if (roundsSinceEnd > ROUNDS_AFTER_END) return;
     await delay(pollMs);
   }

@@ -96,7 +96,15 @@ function gaps(calls: readonly MockCall[]): number[] {
 test('a success records the metrics, the worker and the attempt with its start and end', async () => {
   const name = uniqueName('ok');
   const calls = workers.script(name, () =>
-    resultOf({ metrics: { loss: 0.25 }, best: 0.25, bestStep: 7, runtimeMs: 1234, worker: 'w7', startedAt: 5_000 }),
+    resultOf({
+      metrics: { loss: 0.25 },
+      best: 0.25,
+      bestStep: 7,
+      runtimeMs: 1234,
+      worker: 'w7',
+      startedAt: 5_000,
+      endedAt: 6_234,
+    }),
   );
   const handle = await startTrial(mockSpec(name, 'metric: {name: loss, goal: minimize}'), workers.options());
   const summary = await handle.result();
@@ -124,6 +132,8 @@ test('a success records the metrics, the worker and the attempt with its start a
     worker: 'w7',
     exitCode: 0,
     startedAt: 5_000,
+    // When its process exited (the worker's clock), beside when the trial learnt of it (workflow time).
+    exitedAt: 6_234,
     endedAt: attempt?.endedAt,
   });
   assert.deepEqual(await memoSummary(handle), summary);
@@ -226,6 +236,7 @@ test('after a heartbeat timeout the next attempt may adopt the lost one; an adop
         worker: 'w2',
         exitCode: 0,
         startedAt: summary.attempts[1]?.startedAt,
+        exitedAt: summary.attempts[1]?.exitedAt,
         note: 'adopted the result of attempt 1, whose worker died before reporting it',
       },
     ],
