@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import { FakeGpus, fakeGpu } from '../helpers/fake-gpus.js';
 import { startSweep, type RunningProcess } from '../helpers/processes.js';
 import { sharedServerConfig, tempDir, uniqueName } from '../helpers/temporal.js';
+import { until } from '../helpers/until.js';
 
 let gpus: FakeGpus;
 const controlQueue = uniqueName('control');
@@ -30,16 +30,6 @@ function drop(dir: string, name: string, body: string, mode = 0o755): void {
   const staged = join(dir, `.${name}.staged`);
   writeFileSync(staged, body, { mode });
   renameSync(staged, join(dir, 'queue', name));
-}
-
-async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(100);
-  }
 }
 
 function logOf(dir: string): string {

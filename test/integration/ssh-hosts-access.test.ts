@@ -8,11 +8,11 @@ import { randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import { startLabServer } from '../helpers/lab-server.js';
 import { runSweep, startProcess, type CliResult, type RunningProcess } from '../helpers/processes.js';
 import { startSshLab, type LabHost, type SshLab } from '../helpers/ssh-lab.js';
 import { tempDir } from '../helpers/temporal.js';
+import { until } from '../helpers/until.js';
 
 let lab: SshLab;
 let stopServer: (() => Promise<void>) | undefined;
@@ -72,16 +72,6 @@ function ownTempDir(prefix: string): string {
 
 function escaped(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(100);
-  }
 }
 
 /** Runs a command of the test's own as root (ip, ssh-keygen); throws with its stderr if it fails. */

@@ -14,13 +14,13 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import { sharedRecordsFile, startLabServer } from '../helpers/lab-server.js';
 import { TRIAL_SCRIPT, type TrialRecord } from '../helpers/cluster.js';
 import { FakeGpus, fakeGpu } from '../helpers/fake-gpus.js';
 import { runSweep, type CliResult } from '../helpers/processes.js';
 import { startSshLab, type LabHost, type SshLab } from '../helpers/ssh-lab.js';
 import { tempDir } from '../helpers/temporal.js';
+import { until } from '../helpers/until.js';
 
 let lab: SshLab;
 let stopServer: (() => Promise<void>) | undefined;
@@ -69,16 +69,6 @@ function trialRecords(): TrialRecord[] {
     .split('\n')
     .filter(Boolean)
     .map((line) => JSON.parse(line) as TrialRecord);
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(250);
-  }
 }
 
 before(async () => {

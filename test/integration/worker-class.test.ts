@@ -13,6 +13,7 @@ import { runSweep, startProcess } from '../helpers/processes.js';
 import { Pool } from '../../src/pool/pool.js';
 import { PYTHON_DIR } from '../../src/worker-class/class-process.js';
 import { sharedServerConfig, tempDir, uniqueName } from '../helpers/temporal.js';
+import { until } from '../helpers/until.js';
 import type { TrialSummary } from '../../src/workflows/types.js';
 
 const TRAINER = fileURLToPath(new URL('../fixtures/worker-class/trainer.py', import.meta.url));
@@ -39,16 +40,6 @@ function records(): ClassRecord[] {
     .split('\n')
     .filter((line) => line.trim() !== '')
     .map((line) => JSON.parse(line) as ClassRecord);
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(100);
-  }
 }
 
 /** Starts a worker-class sweep from `dir` (its class file there decides the version); returns its ID. */

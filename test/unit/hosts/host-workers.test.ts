@@ -55,14 +55,15 @@ test('GPUs chosen as the inventory says: all, a list, max_gpus with the most fre
   assert.deepEqual(chooseGpus(host, [gpu(0, 5000, true), gpu(0, 5000, true), gpu(1, 100)]), { gpus: [0, 1] });
 });
 
+const layout = {
+  node: '/usr/bin/node',
+  sweepBin: '/home/ben/.sweep/bundles/abc/bin/sweep.js',
+  dataDir: '/home/ben/.sweep/data',
+  trialsDir: '/home/ben/sweep/.sweep/trials',
+  projectDir: '/home/ben/sweep',
+};
+
 test('one worker per GPU on <host>-gpu<N>, a CPU worker where the host has no GPU or CPU slots are asked for', () => {
-  const layout = {
-    node: '/usr/bin/node',
-    sweepBin: '/home/ben/.sweep/bundles/abc/bin/sweep.js',
-    dataDir: '/home/ben/.sweep/data',
-    trialsDir: '/home/ben/sweep/.sweep/trials',
-    projectDir: '/home/ben/sweep',
-  };
   const workers = hostWorkers(host, [0, 1], 16, layout);
   assert.deepEqual(
     workers.map((worker) => [worker.name, worker.gpu]),
@@ -105,13 +106,6 @@ test('one worker per GPU on <host>-gpu<N>, a CPU worker where the host has no GP
 });
 
 test('a host with python: runs the class on each GPU worker, and on one CPU worker where it has no GPU', () => {
-  const layout = {
-    node: 'node',
-    sweepBin: '/b/bin/sweep.js',
-    dataDir: '/d',
-    trialsDir: '/t',
-    projectDir: '/home/ben/sweep',
-  };
   const classHost = { ...host, python: 'trainer:Trainer', init: 'conf/init.json' };
   const [gpuWorker] = hostWorkers(classHost, [0], 16, layout);
   const argv = gpuWorker?.argv ?? [];
