@@ -1,14 +1,16 @@
+import { setMaxListeners } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Client, Connection } from '@temporalio/client';
 import { ExitError } from '../errors.js';
 import { OutageReporter, RETRY_EVERY_MS } from '../temporal/connect-retrying.js';
 import { isNoAnswer, transportReason } from '../temporal/connection-errors.js';
-import type { SweepSpec } from '../sweep-spec/spec-types.js';
 import type { SweepResult } from '../workflows/sweep-workflow.js';
 import type { SweepProgress } from '../workflows/types.js';
+import { LiveFeed } from './live-feed.js';
+import { LiveScreen } from './live-screen.js';
 import { formatResults, sortOrder, sortRows } from './results-format.js';
 import { noWorkerAfterMs, noWorkerProblem } from './pool-pollers.js';
-import { liveTrial, sweepMemo, sweepProgressOrCounts, sweepResult, trialRows, type LiveTrial } from './sweep-client.js';
+import { liveTrials, sweepMemo, sweepProgressOrCounts, sweepResult, trialRows } from './sweep-client.js';
 import { fitsNowhere, waitingLines } from './waiting-trials.js';
 import { resourceRequest } from '../workflows/resource-request.js';
 
@@ -25,16 +27,6 @@ function progressLine(progress: SweepProgress): string {
 /** The address the client talks to, for the outage lines. */
 function clientAddress(client: Client): string {
   return (client.connection as Partial<Connection>).options?.address ?? 'the configured address';
-}
-
-/** The trials in flight as they are now: a describe each, so asked only every few seconds. */
-function liveTrials(
-  client: Client,
-  sweepId: string,
-  inFlight: readonly number[],
-  spec: SweepSpec,
-): Promise<LiveTrial[]> {
-  return Promise.all(inFlight.map((index) => liveTrial(client, sweepId, index, spec)));
 }
 
 /** `every trial needs 4 GPUs on one host; …`, or the first reason trials wait for; undefined when none waits. */
@@ -62,6 +54,8 @@ const POOL_CHECK_EVERY_MS = 5000;
  */
 async function untilCtrlC<T>(client: Client, sweepId: string, follow: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const detach = new AbortController();
+  // Every call in flight listens on it, and the live view describes each trial in flight at once.
+  setMaxListeners(Infinity, detach.signal);
   const onInterrupt = () => detach.abort();
   process.once('SIGINT', onInterrupt);
   try {
@@ -79,13 +73,19 @@ async function untilCtrlC<T>(client: Client, sweepId: string, follow: (signal: A
   }
 }
 
+export interface FollowOptions {
+  /** false (`--no-tty`): the plain line per change even on a terminal. */
+  readonly tty?: boolean;
+}
+
 /**
  * Follows a sweep to its end (the CLI may be killed or detached with Ctrl-C, and `sweep watch` reattaches at any
  * time), then prints the results table. A server that stops answering is waited for, with one line when it stops
  * and one when it answers again.
  */
-export async function followSweep(client: Client, sweepId: string): Promise<void> {
-  const result = await untilCtrlC(client, sweepId, (signal) => progressUntilEnd(client, sweepId, signal));
+export async function followSweep(client: Client, sweepId: string, options: FollowOptions = {}): Promise<void> {
+  const live = process.stderr.isTTY && options.tty !== false;
+  const result = await untilCtrlC(client, sweepId, (signal) => progressUntilEnd(client, sweepId, signal, live));
   const outage = new OutageReporter(clientAddress(client));
   const ended = await outage.retry(() => sweepMemo(client, sweepId));
   const rows = await outage.retry(() => trialRows(client, sweepId, ended));
@@ -97,17 +97,37 @@ export async function followSweep(client: Client, sweepId: string): Promise<void
   process.stderr.write(`${summary}\n`);
 }
 
-/** Progress on stderr until the sweep ends: on a terminal as one updating line, otherwise a line per change. */
-async function progressUntilEnd(client: Client, sweepId: string, signal: AbortSignal): Promise<SweepResult> {
-  const tty = process.stderr.isTTY;
+/** Progress on stderr until the sweep ends: on a terminal as the live view, otherwise a line per change. */
+async function progressUntilEnd(
+  client: Client,
+  sweepId: string,
+  signal: AbortSignal,
+  tty: boolean,
+): Promise<SweepResult> {
+  const screen = tty ? new LiveScreen(process.stderr) : undefined;
+  try {
+    return await progressOn(client, sweepId, signal, screen);
+  } finally {
+    screen?.done();
+  }
+}
+
+async function progressOn(
+  client: Client,
+  sweepId: string,
+  signal: AbortSignal,
+  screen: LiveScreen | undefined,
+): Promise<SweepResult> {
   let last = '';
   const outage = new OutageReporter(clientAddress(client), RETRY_EVERY_MS, (line) => {
-    // Its own line, never glued to the updating progress line; the progress line is drawn again after it.
-    process.stderr.write(`${tty && last ? '\r\x1b[2K' : ''}sweep: ${line}\n`);
+    if (screen) screen.persist(`sweep: ${line}`);
+    else process.stderr.write(`sweep: ${line}\n`);
+    // The progress line is written again after it.
     last = '';
   });
   const noWorkerAfter = noWorkerAfterMs();
   const memo = await outage.retry(() => sweepMemo(client, sweepId));
+  const feed = screen ? new LiveFeed(client, sweepId, memo) : undefined;
   // A long poll; when the client's own retries give up during an outage, it is asked again.
   const finished = outage.retry(() => sweepResult(client, sweepId));
   let done = false;
@@ -154,19 +174,25 @@ async function progressUntilEnd(client: Client, sweepId: string, signal: AbortSi
         if (asksResources)
           placement = await placementLine(client, sweepId, memo, progress.running).catch(() => placement);
       }
+      const visibilityOnly = read?.fromVisibility ? 'no worker answering: counts of finished trials only' : undefined;
+      if (read && screen && feed) {
+        const notes = [visibilityOnly, noWorker, placement].filter((note) => note !== undefined);
+        screen.show(await feed.frame(read.progress, notes));
+      }
       const line = read
-        ? `${progressLine(read.progress)}${read.fromVisibility ? ' (no worker answering: counts of finished trials only)' : ''}` +
+        ? `${progressLine(read.progress)}${visibilityOnly ? ` (${visibilityOnly})` : ''}` +
           (noWorker ? `; ${noWorker}` : '') +
           (placement ? `; ${placement}` : '')
         : '';
-      if (line && line !== last) {
-        process.stderr.write(tty ? `\r\x1b[2K${line}` : `${line}\n`);
+      if (!screen && line && line !== last) {
+        process.stderr.write(`${line}\n`);
         last = line;
       }
     }
-    const pause = delay(answering ? (tty ? 500 : 1000) : RETRY_EVERY_MS, undefined, { signal });
+    const pause = delay(answering ? (screen ? 500 : 1000) : RETRY_EVERY_MS, undefined, { signal });
     await Promise.race([pause, finished.catch(() => undefined)]);
   }
-  if (tty && last) process.stderr.write('\n');
-  return finished;
+  const result = await finished;
+  if (screen && feed) screen.show(await feed.final(result));
+  return result;
 }

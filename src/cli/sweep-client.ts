@@ -131,6 +131,22 @@ export async function sweepResult(client: Client, sweepId: string): Promise<Swee
   return (await client.workflow.getHandle(sweepId).result()) as SweepResult;
 }
 
+/** The summary a finished trial keeps in its memo; none while it runs. */
+export function summaryOf(execution: { readonly memo?: Record<string, unknown> }): TrialSummary | undefined {
+  return (execution.memo as { summary?: TrialSummary } | undefined)?.summary;
+}
+
+/** The summaries of the sweep's finished trials, as visibility knows them (it may lag a moment). */
+export async function trialSummaries(client: Client, sweepId: string): Promise<TrialSummary[]> {
+  const summaries: TrialSummary[] = [];
+  const query = `SweepId = "${sweepId}" AND WorkflowType = "trialWorkflow"`;
+  for await (const execution of client.workflow.list({ query, pageSize: 1000 })) {
+    const summary = summaryOf(execution);
+    if (summary) summaries.push(summary);
+  }
+  return summaries;
+}
+
 /** A row of `sweep results`: a finished trial's summary, or what is known of one still to finish. */
 export type TrialRow = TrialSummary & {
   /** Shown by `sweep results`, never stored: the idle time its worker had just before it (see gpu-idle.ts). */
@@ -146,12 +162,7 @@ export async function trialRows(
   sweepId: string,
   memo: SweepMemo & { status: string },
 ): Promise<TrialRow[]> {
-  const rows = new Map<number, TrialRow>();
-  const query = `SweepId = "${sweepId}" AND WorkflowType = "trialWorkflow"`;
-  for await (const execution of client.workflow.list({ query, pageSize: 1000 })) {
-    const summary = (execution.memo as { summary?: TrialSummary } | undefined)?.summary;
-    if (summary) rows.set(summary.index, summary);
-  }
+  const rows = new Map<number, TrialRow>((await trialSummaries(client, sweepId)).map((row) => [row.index, row]));
   const indices = memo.indices ?? Array.from({ length: trialCount(memo.spec) }, (_, index) => index);
   const started = new Map<number, LiveTrial>();
   if (memo.status === 'RUNNING') {
@@ -212,6 +223,16 @@ export interface LiveTrial {
   readonly progress?: TrialProgress;
   /** A queued trial that does not fit where it was offered: what it needs (`needs 40 GiB GPU memory; …`). */
   readonly waitingFor?: string;
+}
+
+/** The trials in flight as they are now: a describe each, so asked at most once a second. */
+export function liveTrials(
+  client: Client,
+  sweepId: string,
+  inFlight: readonly number[],
+  spec: SweepSpec,
+): Promise<LiveTrial[]> {
+  return Promise.all(inFlight.map((index) => liveTrial(client, sweepId, index, spec)));
 }
 
 export async function liveTrial(client: Client, sweepId: string, index: number, spec: SweepSpec): Promise<LiveTrial> {

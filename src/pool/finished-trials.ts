@@ -3,7 +3,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Client } from '@temporalio/client';
 import { trialCount } from '../sweep-spec/expand.js';
-import { sweepMemo } from '../cli/sweep-client.js';
+import { summaryOf, sweepMemo } from '../cli/sweep-client.js';
 import type { TrialSummary } from '../workflows/types.js';
 
 const POLL_EVERY_MS = 500;
@@ -29,7 +29,7 @@ export async function* finishedTrials(
     const running = (await client.workflow.getHandle(sweepId).describe()).status.name === 'RUNNING';
     const fresh: TrialSummary[] = [];
     for await (const execution of client.workflow.list({ query, pageSize: 1000 })) {
-      const summary = (execution.memo as { summary?: TrialSummary } | undefined)?.summary;
+      const summary = summaryOf(execution);
       if (!summary || seen.has(summary.index)) continue;
       seen.add(summary.index);
       fresh.push(summary);

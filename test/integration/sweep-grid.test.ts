@@ -72,9 +72,14 @@ test('a 12-trial grid over 3 CPU-slot workers: results, metrics, and a failing t
 
   const status = await cluster.sweep(['status', sweepId]);
   assert.equal(status.code, 0, status.stderr);
-  assert.equal(
+  assert.match(
     status.stdout,
-    `sweep ${sweepId}: failed\n  12 trials: 11 succeeded, 1 failed, 0 cancelled, 0 running, 0 waiting\n  best loss: 0.5 (trial 0)\n`,
+    new RegExp(
+      `^sweep ${sweepId}: failed\\n  12 trials: 11 succeeded, 1 failed, 0 cancelled, 0 running, 0 waiting\\n` +
+        `  best loss: 0\\.5 \\(trial 0\\)\\n` +
+        // Three workers took the twelve trials: their idle time between trials, per worker.
+        `  GPU idle \\(no trial on a worker while trials waited\\): \\S+ of 3 worker\\(s\\) × \\S+ \\(\\d+\\.\\d%\\); w1 \\S+, w2 \\S+, w3 \\S+\\n$`,
+    ),
   );
 
   const list = await cluster.sweep(['list', '--json', '--limit', '200']);

@@ -18,6 +18,7 @@ import { webUiLink } from '../web-ui.js';
 
 interface StartOptions extends SpecCommandOptions {
   wait: boolean;
+  tty: boolean;
   heartbeatTimeout: number;
   window?: number;
   continueAsNewAfter: number;
@@ -73,7 +74,7 @@ export async function runStart(file: string, commandArgs: string[], options: Sta
     );
   }
   try {
-    if (options.wait) await followSweep(client, sweepId);
+    if (options.wait) await followSweep(client, sweepId, options);
   } finally {
     await client.connection.close();
   }
@@ -83,6 +84,7 @@ export function registerStartCommand(program: Command): void {
   addConnectionOptions(addResourceOptions(addSpecArguments(program.command('start'))))
     .description('validate a spec and start it as a durable sweep; prints its ID (nothing starts if invalid)')
     .option('--wait', 'follow the sweep to its end and print the results table', false)
+    .option('--no-tty', 'with --wait: plain progress lines, one per change, even on a terminal')
     .option('--pool <name>', 'run on this worker pool (overrides pool: in the file)')
     .option(
       '--heartbeat-timeout <seconds>',

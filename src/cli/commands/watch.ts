@@ -8,7 +8,8 @@ export function registerWatchCommand(program: Command): void {
   const connect = { waitForServer: true };
   sweepCommand(program, 'watch', 'sweep ID', connect)
     .description('follow a sweep (started earlier, from any machine) to its end, then print its results')
-    .action(async (sweepId: string, _options: unknown, command: Command) =>
-      withClient(command, (client) => followSweep(client, sweepId), connect),
+    .option('--no-tty', 'plain progress lines, one per change, even on a terminal')
+    .action(async (sweepId: string, options: { tty: boolean }, command: Command) =>
+      withClient(command, (client) => followSweep(client, sweepId, options), connect),
     );
 }
