@@ -234,11 +234,9 @@ with Pool(Trainer, {"offset": 1}, ${POOL_ARGS()}) as p:
     answer.ordered.map((result) => result.score),
     [1, 3, 5],
   );
-  // The slow first job finishes last.
-  assert.deepEqual(
-    answer.unordered.map((result) => result.score),
-    [3, 5, 1],
-  );
+  // The slow first job finishes last (the two quick ones in either order: they may run at once).
+  assert.equal(answer.unordered.at(-1)?.score, 1);
+  assert.deepEqual(answer.unordered.map((result) => result.score).sort(), [1, 3, 5]);
 });
 
 test('Pool.attach after the driving script was killed returns every result once', async () => {
