@@ -150,10 +150,17 @@ test('a class process killed mid-trial is started again and the trial completes 
   assert.match(row.attempts[0]?.reason ?? '', /class process died during the trial \(signal SIGKILL/);
   assert.equal((row.value as { score: number }).score, 106);
   // The killed process was replaced, `__init__` and all.
-  const rebuilt = records()
-    .filter((record) => record.event === 'init')
-    .slice(initsBefore);
-  assert.ok(rebuilt.length > 0 && rebuilt.every((init) => init.pid !== running.pid), JSON.stringify(rebuilt));
+  // The retry may have run on the other worker: the killed one's rebuild (a 1 s `__init__`) may still be going.
+  const rebuilt = await until('the killed process to be rebuilt', () => {
+    const inits = records()
+      .filter((record) => record.event === 'init')
+      .slice(initsBefore);
+    return inits.length > 0 ? inits : undefined;
+  });
+  assert.ok(
+    rebuilt.every((init) => init.pid !== running.pid),
+    JSON.stringify(rebuilt),
+  );
 });
 
 test('a trial that hangs past its timeout stops the process, which is started again', async () => {
