@@ -8,7 +8,7 @@ import {
   type WriteStream,
 } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
-import { delimiter, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { CancelledFailure, Context, log } from '@temporalio/activity';
 import { lineSplitter } from '../host/line-splitter.js';
 import { fillTrialDir } from '../sweep-spec/render.js';
@@ -25,15 +25,15 @@ import type {
 import { planTrial } from '../workflows/trial-plan.js';
 import {
   attemptFiles,
-  metricsOfValue,
   readOutcome,
   readReturnedValue,
   reportOutcome,
   writeOutcome,
   type AttemptOutcome,
 } from './attempt-outcome.js';
-import { ClassAttempt, type ClassAttemptOptions } from '../worker-class/class-attempt.js';
-import { PYTHON_DIR, type WorkerClassHost } from '../worker-class/class-process.js';
+import { ClassAttempt } from '../worker-class/class-attempt.js';
+import type { WorkerClassHost } from '../worker-class/class-process.js';
+import { trialProcessEnv } from './trial-env.js';
 import { exitCodeOf } from './exit-status.js';
 import { MetricTracker } from './metric-lines.js';
 import { TrialProcess, type TrialExit } from './trial-process.js';
@@ -142,6 +142,8 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
         return reportOutcome(earlier, policy.metric, { ...how, adoptedFrom: input.adoptable });
       }
     }
+    // A worker-class trial on a worker that runs no class (it named this worker) goes back before any file opens.
+    const classHost = plan.workerClass ? classHostFor(plan.workerClass) : undefined;
     const files = attemptFiles(trialDir, sweepId, attempt);
     /** The worker's own stop is no outcome of the command: its exit status must never be adopted. */
     const stopOwnProcess = async (stop: () => Promise<TrialExit>) => {
@@ -202,39 +204,33 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
       },
     };
     let initialUpdates: readonly CacheUpdate[] = [];
-    const running = plan.workerClass
-      ? classAttempt(plan.workerClass, {
-          sweepId,
-          params: plan.params,
-          env: trialEnv,
-          exitFile: files.exit,
-          valueFile: files.value,
-          runId,
-          worker: deps.workerName,
-          updates: () => initialUpdates,
-          sink: output,
-        })
-      : // Forked now and held at the door: forking this large worker process takes milliseconds, and they are
-        // spent while the trial waits for its slot rather than while the GPU waits for the trial.
-        TrialProcess.prepare({
-          argv,
-          env: {
-            ...process.env,
-            ...trialEnv,
-            // Set before the trial starts (below, once it is placed), so no framework can grab another GPU first.
-            CUDA_VISIBLE_DEVICES: '',
-            CUDA_DEVICE_ORDER: 'PCI_BUS_ID',
-            PYTHONUNBUFFERED: '1',
-            // `import sweep_helper` works in every Python trial, with nothing to install.
-            PYTHONPATH: [PYTHON_DIR, process.env.PYTHONPATH].filter(Boolean).join(delimiter),
-          },
-          cwd,
-          exitFile: files.exit,
-          runId,
-          worker: deps.workerName,
-          // The GPUs are known only once the trial is placed, after the fork: the supervisor sets them.
-          ...output,
-        });
+    const running =
+      plan.workerClass && classHost
+        ? new ClassAttempt(classHost, {
+            init: plan.workerClass.init === undefined ? classHost.defaultInit : { data: plan.workerClass.init },
+            sweepId,
+            params: plan.params,
+            env: trialEnv,
+            exitFile: files.exit,
+            valueFile: files.value,
+            runId,
+            worker: deps.workerName,
+            updates: () => initialUpdates,
+            sink: output,
+          })
+        : // Forked now and held at the door: forking this large worker process takes milliseconds, and they are
+          // spent while the trial waits for its slot rather than while the GPU waits for the trial.
+          TrialProcess.prepare({
+            argv,
+            // No GPU until the trial is placed, after the fork: the supervisor sets them before the command runs.
+            env: trialProcessEnv('', trialEnv),
+            cwd,
+            exitFile: files.exit,
+            runId,
+            worker: deps.workerName,
+            // The GPUs are known only once the trial is placed, after the fork: the supervisor sets them.
+            ...output,
+          });
     const deliverUpdates = (all: readonly CacheUpdate[]) => {
       for (const update of all.slice(updateVersion)) {
         appendFileSync(updatesFile, updateLine(update));
@@ -366,9 +362,7 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
       await Promise.all([closeStream(stdoutLog), closeStream(stderrLog), closeStream(metricsLog)]);
     }
 
-    const returned = plan.workerClass && exit.code === 0 ? readReturnedValue(files, runId) : undefined;
-    const valueMetrics = returned ? metricsOfValue(returned.value) : undefined;
-    if (valueMetrics) tracker.record(valueMetrics);
+    const returned = plan.workerClass && exit.code === 0 ? readReturnedValue(files, runId, tracker) : undefined;
     // Recorded before it is reported, and before the registry forgets the attempt: a worker that dies from here
     // on leaves an outcome that its successor or the next attempt reports instead of running the command again.
     const outcome: AttemptOutcome = {
@@ -461,18 +455,11 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
     );
   }
 
-  /** A trial of a worker class, run in this worker's class process; a worker of no class hands it back for good. */
-  function classAttempt(
-    workerClass: NonNullable<RunTrialInput['plan']['workerClass']>,
-    options: Omit<ClassAttemptOptions, 'init'>,
-  ): ClassAttempt {
-    const host = deps.workerClass;
-    if (!host) {
-      const reason = `runs no Python worker class (start one with --python ${workerClass.ref})`;
-      throw attemptFailure.handedBack(`${deps.workerName} ${reason}; back to the pool`, { reason, never: true });
-    }
-    const init = workerClass.init === undefined ? host.defaultInit : { data: workerClass.init };
-    return new ClassAttempt(host, { ...options, init });
+  /** This worker's class process for a worker-class trial; a worker of no class hands the trial back for good. */
+  function classHostFor(workerClass: NonNullable<RunTrialInput['plan']['workerClass']>): WorkerClassHost {
+    if (deps.workerClass) return deps.workerClass;
+    const reason = `runs no Python worker class (start one with --python ${workerClass.ref})`;
+    throw attemptFailure.handedBack(`${deps.workerName} ${reason}; back to the pool`, { reason, never: true });
   }
 
   async function fetchAllUpdates(sweepId: string): Promise<readonly CacheUpdate[]> {

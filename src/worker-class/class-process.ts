@@ -2,16 +2,15 @@
 // loaded once, `__init__` once per init data, then a `run(**params)` per trial. A process that dies or is killed
 // (timeout, cancellation, fencing) is started again, `__init__` included, before the next trial needs it.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { delimiter } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { trialProcessEnv } from '../activities/trial-env.js';
 import { lineSplitter } from '../host/line-splitter.js';
 import type { JsonValue } from '../sweep-spec/spec-types.js';
 import { fileVersion } from './class-version.js';
 
 const ADAPTER = fileURLToPath(new URL('../../python/sweep_worker_class.py', import.meta.url));
-export const PYTHON_DIR = fileURLToPath(new URL('../../python/', import.meta.url));
 
 const eventSchema = z.discriminatedUnion('event', [
   z.object({ event: z.literal('loaded'), file: z.string() }),
@@ -289,15 +288,8 @@ const stderrSink: OutputSink = {
 function spawnClass(options: ClassHostOptions, sink: () => OutputSink): ClassProcess {
   const child = spawn(options.python, ['-u', ADAPTER, options.ref], {
     cwd: options.cwd,
-    env: {
-      ...process.env,
-      // Before any user code loads, so no framework can see another GPU.
-      CUDA_DEVICE_ORDER: 'PCI_BUS_ID',
-      CUDA_VISIBLE_DEVICES: options.visibleDevices,
-      PYTHONUNBUFFERED: '1',
-      SWEEP_WORKER: options.worker,
-      PYTHONPATH: [PYTHON_DIR, options.cwd, process.env.PYTHONPATH].filter(Boolean).join(delimiter),
-    },
+    // The worker's GPUs for the process's whole life; the class's module imports from the project copy.
+    env: trialProcessEnv(options.visibleDevices, { SWEEP_WORKER: options.worker }, [options.cwd]),
     // Its own process group, so a stop reaches whatever the class started (data loader workers and the like).
     detached: true,
     stdio: ['pipe', 'pipe', 'pipe', 'pipe'],

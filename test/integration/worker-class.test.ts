@@ -11,7 +11,7 @@ import { TestCluster } from '../helpers/cluster.js';
 import { FakeGpus, fakeGpu } from '../helpers/fake-gpus.js';
 import { runSweep, startProcess } from '../helpers/processes.js';
 import { Pool } from '../../src/pool/pool.js';
-import { PYTHON_DIR } from '../../src/worker-class/class-process.js';
+import { PYTHON_DIR } from '../../src/activities/trial-env.js';
 import { sharedServerConfig, tempDir, uniqueName } from '../helpers/temporal.js';
 import { until } from '../helpers/until.js';
 import type { TrialSummary } from '../../src/workflows/types.js';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { PYTHON_DIR } from '../../worker-class/class-process.js';
+import { PYTHON_DIR } from '../../activities/trial-env.js';
 
 export function registerPythonPathCommand(program: Command): void {
   program

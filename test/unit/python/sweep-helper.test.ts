@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { parseMetricLine } from '../../../src/activities/metric-lines.js';
-import { PYTHON_DIR } from '../../../src/worker-class/class-process.js';
+import { PYTHON_DIR } from '../../../src/activities/trial-env.js';
 import { tempDir } from '../../helpers/temporal.js';
 
 /** Stands for numpy and torch scalars and 0-d arrays: what the helper relies on is their `.item()`. */
