@@ -63,15 +63,25 @@ export function attemptFiles(trialDir: string, sweepId: string, attempt: number)
 
 const valueFileSchema = z.object({ run: z.string(), value: z.json() });
 
-/** What the attempt's `run` returned, as its class process recorded it; undefined for a command or another run. */
-export function readReturnedValue(files: AttemptFiles, runId: string): { value: JsonValue } | undefined {
+/**
+ * What the attempt's `run` returned, as its class process recorded it (undefined for a command or another run);
+ * a returned mapping's numbers go into `tracker` as the trial's final metrics.
+ */
+export function readReturnedValue(
+  files: AttemptFiles,
+  runId: string,
+  tracker: MetricTracker,
+): { value: JsonValue } | undefined {
   if (!existsSync(files.value)) return undefined;
   const recorded = readJsonFile(files.value, valueFileSchema);
-  return recorded?.run === runId ? { value: recorded.value } : undefined;
+  if (recorded?.run !== runId) return undefined;
+  const metrics = metricsOfValue(recorded.value);
+  if (metrics) tracker.record(metrics);
+  return { value: recorded.value };
 }
 
 /** A returned mapping's numbers are the trial's final metrics (`step` its step), as if printed last. */
-export function metricsOfValue(value: JsonValue): MetricReport | undefined {
+function metricsOfValue(value: JsonValue): MetricReport | undefined {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
   const metrics: MetricValues = {};
   let step: number | undefined;
@@ -114,9 +124,7 @@ export function readOutcome(
   const tracker = new MetricTracker(objective);
   const stdout = existsSync(files.stdout) ? readFileSync(files.stdout, 'utf8') : '';
   for (const line of stdout.split('\n')) tracker.read(line);
-  const returned = readReturnedValue(files, runId);
-  const valueMetrics = returned ? metricsOfValue(returned.value) : undefined;
-  if (valueMetrics) tracker.record(valueMetrics);
+  const returned = readReturnedValue(files, runId, tracker);
   // A sweep metric missing from the log may only have been lost with the worker's pipe: run again instead.
   if (objective && tracker.metrics[objective.name] === undefined) return undefined;
   return {
