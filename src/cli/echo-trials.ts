@@ -4,7 +4,7 @@
 import type { Client } from '@temporalio/client';
 import { dump } from 'js-yaml';
 import { registeredWorkers } from './pool-capacity.js';
-import { startSweep, sweepMemo, trialRows } from './sweep-client.js';
+import { DEFAULT_SWEEP_OPTIONS, startSweep, sweepMemo, trialRows } from './sweep-client.js';
 import { parseSpec } from '../sweep-spec/load-spec.js';
 import { CONTROL_QUEUE } from '../temporal/names.js';
 import type { InventoryHost } from '../hosts/inventory.js';
@@ -34,11 +34,10 @@ async function echoOn(client: Client, pool: string, worker: string): Promise<{ o
   if (!parsed.ok) throw new Error(`echo spec: ${JSON.stringify(parsed.problems)}`);
   const started = Date.now();
   const sweepId = await startSweep(client, parsed.spec, {
-    heartbeatTimeoutSeconds: 30,
+    ...DEFAULT_SWEEP_OPTIONS,
     window: 1,
     pool,
     controlQueue: CONTROL_QUEUE,
-    continueAsNewAfterEvents: 5000,
     maxLostAttempts: 1,
   });
   const handle = client.workflow.getHandle(sweepId);

@@ -15,6 +15,18 @@ import type { SweepInput, SweepOptions, SweepProgress, TrialProgress, TrialSumma
 
 /** What the sweep keeps in its memo, so any CLI can show and retry it without its history. */
 // A type alias, not an interface: the memo option wants an index-signature-compatible record.
+/**
+ * What `sweep start` defaults to, and the sweeps other commands start on their own (batch, queue, a Pool, the
+ * hosts echo) take: a 30 s heartbeat timeout, 64 trials in flight, continue-as-new after 5000 events, a trial
+ * failed after 10 lost workers.
+ */
+export const DEFAULT_SWEEP_OPTIONS = {
+  heartbeatTimeoutSeconds: 30,
+  window: 64,
+  continueAsNewAfterEvents: 5000,
+  maxLostAttempts: 10,
+} as const;
+
 export type SweepMemo = {
   readonly spec: SweepSpec;
   readonly options: SweepOptions;

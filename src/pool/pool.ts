@@ -11,7 +11,7 @@ import { fileVersion, classModuleFile } from '../worker-class/class-version.js';
 import type { TrialSummary } from '../workflows/types.js';
 import { sendUpdate } from '../cli/commands/signal.js';
 import { registeredWorkers, type RegisteredWorker } from '../cli/pool-capacity.js';
-import { startSweep, sweepMemo } from '../cli/sweep-client.js';
+import { DEFAULT_SWEEP_OPTIONS, startSweep, sweepMemo } from '../cli/sweep-client.js';
 import { finishedTrials } from './finished-trials.js';
 
 export interface PoolOptions {
@@ -118,12 +118,9 @@ export class Pool {
     const parsed = parseSpec(JSON.stringify(document));
     if (!parsed.ok) throw new ConfigError(parsed.problems.map((problem) => formatProblem('Pool', problem)));
     const sweepId = await startSweep(this.client, parsed.spec, {
-      heartbeatTimeoutSeconds: 30,
-      window: 64,
+      ...DEFAULT_SWEEP_OPTIONS,
       pool: parsed.spec.pool,
       controlQueue: this.options.controlQueue ?? CONTROL_QUEUE,
-      continueAsNewAfterEvents: 5000,
-      maxLostAttempts: 10,
       startDir: this.options.projectDir ?? process.cwd(),
     });
     this.started.push(sweepId);

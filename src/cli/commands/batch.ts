@@ -27,7 +27,7 @@ import { collectJob, jobRecord, succeededBefore } from '../batch-results.js';
 import { addConnectionOptions, connectionFromOptions } from '../connection-flags.js';
 import { registeredWorkers, whyFitsNowhere, type RegisteredWorker } from '../pool-capacity.js';
 import { addResourceOptions, resourceOverrides, type ResourceOptions } from '../resource-flags.js';
-import { startSweep, sweepMemo, trialRows } from '../sweep-client.js';
+import { DEFAULT_SWEEP_OPTIONS, startSweep, sweepMemo, trialRows } from '../sweep-client.js';
 import { inventoryFiles, sshFlags, sshOptionsOf, type RemoteHostsOptions } from './hosts-options.js';
 import { setTimeout as delay } from 'node:timers/promises';
 
@@ -42,9 +42,6 @@ interface BatchOptions extends ResourceOptions, RemoteHostsOptions {
 }
 
 const POLL_EVERY_MS = 1000;
-/** The sweep's heartbeat timeout and window, as `sweep start` defaults them. */
-const HEARTBEAT_TIMEOUT_S = 30;
-const WINDOW = 64;
 
 /** The batch as a sweep spec: `bash -c <line>` per trial, validated like any spec (resource flags included). */
 function batchSpec(file: string, jobs: readonly BatchJob[], options: BatchOptions): SweepSpec {
@@ -187,12 +184,9 @@ async function runBatch(file: string, options: BatchOptions, command: Command): 
     const sweepId =
       existing ??
       (await startSweep(client, spec, {
-        heartbeatTimeoutSeconds: HEARTBEAT_TIMEOUT_S,
-        window: WINDOW,
+        ...DEFAULT_SWEEP_OPTIONS,
         pool: options.pool,
         controlQueue: options.controlQueue,
-        continueAsNewAfterEvents: 5000,
-        maxLostAttempts: 10,
       }));
     process.stderr.write(
       existing

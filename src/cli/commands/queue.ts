@@ -8,6 +8,7 @@ import { CONTROL_QUEUE } from '../../temporal/names.js';
 import { addConnectionOptions, connectionFromOptions } from '../connection-flags.js';
 import { FolderQueue, type LogLevel } from '../folder-queue.js';
 import { parseCount, parsePositive } from '../option-parsers.js';
+import { DEFAULT_SWEEP_OPTIONS } from '../sweep-client.js';
 import { runWorkerCommand } from './worker.js';
 
 interface QueueOptions {
@@ -48,12 +49,10 @@ async function runQueue(dirArgument: string, options: QueueOptions, command: Com
     pollMs: options.wait * 1000,
     log,
     sweepOptions: {
-      heartbeatTimeoutSeconds: 30,
+      ...DEFAULT_SWEEP_OPTIONS,
       window: 1,
       pool,
       controlQueue: options.controlQueue,
-      continueAsNewAfterEvents: 5000,
-      maxLostAttempts: 10,
     },
   });
   const dispatching = queue.run(stopped);

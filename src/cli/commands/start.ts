@@ -11,7 +11,7 @@ import { addResourceOptions } from '../resource-flags.js';
 import { addSpecArguments, readSpecFile, type SpecCommandOptions } from '../spec-file.js';
 import { registeredWorkers, whyFitsNowhere, whyNoClassWorker } from '../pool-capacity.js';
 import { withClassVersion } from '../../worker-class/class-version.js';
-import { startSweep } from '../sweep-client.js';
+import { DEFAULT_SWEEP_OPTIONS, startSweep } from '../sweep-client.js';
 import { ExitError } from '../../errors.js';
 import { resourceRequest } from '../../workflows/resource-request.js';
 import { webUiLink } from '../web-ui.js';
@@ -29,9 +29,6 @@ interface StartOptions extends SpecCommandOptions {
   json: boolean;
 }
 
-/** Default trials in flight: enough to keep the next trial queued behind every busy slot of a small cluster. */
-const DEFAULT_WINDOW = 64;
-
 export async function runStart(file: string, commandArgs: string[], options: StartOptions, command: Command) {
   // Pinned to its class file's version now, so the check below knows which workers could take it.
   const spec = withClassVersion(readSpecFile(file, commandArgs, options), process.cwd());
@@ -42,7 +39,7 @@ export async function runStart(file: string, commandArgs: string[], options: Sta
     : await connectClient(connection);
   const sweepOptions: SweepOptions = {
     heartbeatTimeoutSeconds: options.heartbeatTimeout,
-    window: Math.max(1, options.window ?? spec.maxParallel ?? DEFAULT_WINDOW),
+    window: Math.max(1, options.window ?? spec.maxParallel ?? DEFAULT_SWEEP_OPTIONS.window),
     pool: spec.pool,
     controlQueue: options.controlQueue,
     continueAsNewAfterEvents: options.continueAsNewAfter,
@@ -90,7 +87,7 @@ export function registerStartCommand(program: Command): void {
       '--heartbeat-timeout <seconds>',
       'a worker silent this long is presumed dead; its trial moves',
       parseCount(2),
-      30,
+      DEFAULT_SWEEP_OPTIONS.heartbeatTimeoutSeconds,
     )
     .option(
       '--window <n>',
@@ -101,9 +98,14 @@ export function registerStartCommand(program: Command): void {
       '--continue-as-new-after <events>',
       'history events per sweep run before continuing as new',
       parseCount(100),
-      5000,
+      DEFAULT_SWEEP_OPTIONS.continueAsNewAfterEvents,
     )
-    .option('--max-lost <n>', 'fail a trial after its worker was lost this many times', parseCount(1), 10)
+    .option(
+      '--max-lost <n>',
+      'fail a trial after its worker was lost this many times',
+      parseCount(1),
+      DEFAULT_SWEEP_OPTIONS.maxLostAttempts,
+    )
     .option('--control-queue <name>', "queue of the workflow tasks; must match the workers'", CONTROL_QUEUE)
     .option('--broadcast-results', "broadcast each finished trial's result as a cache update to all trials", false)
     .option('--wait-for-capacity', 'start even if no worker of the pool could hold its trials now', false)
