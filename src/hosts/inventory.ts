@@ -179,7 +179,7 @@ function readHostFields(
       if ((host.init ?? inventory.init) && !(host.python ?? inventory.python)) {
         found.add(
           ['hosts', index, 'init'],
-          "init: is the worker class's __init__ data; it needs python: module:Class",
+          "the worker class's __init__ data: it needs python: module:Class beside it",
           {
             key: true,
           },

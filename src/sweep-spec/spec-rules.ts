@@ -181,7 +181,7 @@ export function resolveWorkerClass(
   problems: Problems,
 ): WorkerClassSpec | undefined {
   if (document.init !== undefined && !hasClassKey) {
-    problems.add(['init'], "init: is the data for a worker class's __init__; it needs worker_class: module:Class", {
+    problems.add(['init'], "the data for a worker class's __init__: it needs worker_class: module:Class beside it", {
       key: true,
     });
   }

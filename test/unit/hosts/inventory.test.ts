@@ -193,7 +193,10 @@ test('python: and init: make the hosts run a worker class; init needs python, an
   );
   const problems = thrownProblems(() => loadInventory([file], { home: '/home/me', sshConfig: '' }));
   assert.equal(problems.length, 3, problems.join('\n'));
-  assert.match(problems[0] ?? '', /hosts\[0\]\.init: init: is the worker class's __init__ data; it needs python:/);
+  assert.match(
+    problems[0] ?? '',
+    /hosts\[0\]\.init: the worker class's __init__ data: it needs python: module:Class beside it$/,
+  );
   assert.match(problems[1] ?? '', /hosts\[1\]\.cpu_slots: a worker class runs one trial at a time/);
   assert.match(problems[2] ?? '', /hosts\[2\]\.python: expected module:Class/);
 });
