@@ -1,5 +1,6 @@
 import { decodeMetric, encodeMetric, type MetricValues } from '../workflows/metric-values.js';
 import type { TrialProgress } from '../workflows/types.js';
+import { MetricCurve } from './metric-curve.js';
 
 /**
  * The metric line protocol on a trial's stdout:
@@ -108,6 +109,8 @@ export class MetricTracker {
   /** Always finite: NaN compares false with everything, and an infinite loss or accuracy is a blow-up, not a result. */
   best: number | undefined;
   bestStep: number | undefined;
+  /** The sweep's metric over the steps (finite values only: a plot has no place for NaN). */
+  readonly curve = new MetricCurve();
   unparseable = 0;
   /** The first unparseable line, where it was and why: `stdout line 12: @sweep {"loss": } (not JSON)`. */
   firstUnparseable: string | undefined;
@@ -133,6 +136,7 @@ export class MetricTracker {
     if (!this.objective) return;
     const value = decodeMetric(report.metrics[this.objective.name]);
     if (value === undefined || !Number.isFinite(value)) return;
+    this.curve.add(report.step ?? this.curve.reportCount + 1, value);
     const best = this.best;
     if (best === undefined || (this.objective.goal === 'minimize' ? value < best : value > best)) {
       this.best = value;

@@ -371,6 +371,7 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
       exitCode: exitCodeOf(exit.code, exit.signal),
       signal: exit.signal,
       ...tracker.snapshot(),
+      curve: tracker.curve.values(),
       startedAt,
       endedAt,
       worker: placement?.label ?? deps.workerName,

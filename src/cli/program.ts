@@ -20,6 +20,7 @@ import { registerRetryCommand } from './commands/retry.js';
 import { registerSignalCommand } from './commands/signal.js';
 import { registerWaitCommand } from './commands/wait.js';
 import { registerPythonPathCommand } from './commands/python-path.js';
+import { registerReportCommand } from './commands/report.js';
 import { sweepVersion } from './version.js';
 
 /** The `sweep` command tree. Parsing errors surface as CommanderError; index.ts turns them into exit codes. */
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerWatchCommand(program);
   registerStatusCommand(program);
   registerResultsCommand(program);
+  registerReportCommand(program);
   registerWaitCommand(program);
   registerLogsCommand(program);
   registerCancelCommand(program);

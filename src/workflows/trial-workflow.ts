@@ -219,6 +219,7 @@ export async function trialWorkflow(input: TrialInput | LegacyTrialInput): Promi
       ...(!result && lastWorker() ? { worker: lastWorker() } : {}),
       ...(result?.best === undefined ? {} : { best: result.best }),
       ...(result?.bestStep === undefined ? {} : { bestStep: result.bestStep }),
+      ...(result?.curve ? { curve: result.curve } : {}),
       ...(result && 'value' in result ? { value: result.value ?? null } : {}),
       ...(exitCode === undefined ? {} : { exitCode }),
       ...(error ? { error } : {}),

@@ -47,6 +47,8 @@ export interface RunTrialResult {
   readonly best?: number;
   readonly bestStep?: number;
   readonly step?: number;
+  /** The sweep's metric over the steps, `[step, value]`, at most a few hundred points. */
+  readonly curve?: readonly (readonly [number, number])[];
   readonly runtimeMs: number;
   readonly worker: string;
   readonly host: string;
@@ -89,6 +91,8 @@ export interface TrialSummary {
   readonly metrics: MetricValues;
   readonly best?: number;
   readonly bestStep?: number;
+  /** Its learning curve: the sweep's metric over the steps of the attempt that succeeded. */
+  readonly curve?: readonly (readonly [number, number])[];
   readonly runtimeMs?: number;
   readonly worker?: string;
   readonly error?: string;

@@ -4,8 +4,9 @@ import { ConfigError } from '../../errors.js';
 import { formatValue } from '../../sweep-spec/render.js';
 import { addConnectionOptions } from '../connection-flags.js';
 import { noWorkerAfterMs, noWorkerProblem } from '../pool-pollers.js';
-import { attemptSpans, gpuIdle, type GpuIdle } from '../../report/gpu-idle.js';
-import { liveTrial, sweepMemo, sweepProgressOrCounts, trialRows, type LiveTrial } from '../sweep-client.js';
+import type { GpuIdle } from '../../report/gpu-idle.js';
+import { liveTrial, sweepMemo, sweepProgressOrCounts, type LiveTrial } from '../sweep-client.js';
+import { sweepTimeline } from '../sweep-timeline.js';
 import { resolveSweepId } from '../sweep-id-prefix.js';
 import { formatDuration, formatTable } from '../table.js';
 import { withClient } from '../with-client.js';
@@ -50,26 +51,6 @@ function liveRow(trial: LiveTrial, now: number): string[] {
   ];
 }
 
-/** The sweep's GPU idle time so far: its trials' attempts, and those running now. */
-async function sweepGpuIdle(
-  client: Client,
-  sweepId: string,
-  memo: Awaited<ReturnType<typeof sweepMemo>>,
-  startedAt: number,
-  live: readonly LiveTrial[],
-): Promise<GpuIdle> {
-  const rows = await trialRows(client, sweepId, memo);
-  const running = live.flatMap((trial) =>
-    trial.state === 'running' && trial.worker && trial.startedAt
-      ? [{ trial: trial.index, attempt: trial.attempt ?? 0, worker: trial.worker, start: trial.startedAt.getTime() }]
-      : [],
-  );
-  const spans = attemptSpans(rows, Date.now(), running);
-  // An ended sweep's wall time ends with its last attempt.
-  const end = memo.status === 'RUNNING' ? Date.now() : Math.max(startedAt, ...spans.map((span) => span.end));
-  return gpuIdle(rows, { start: startedAt, end }, running);
-}
-
 /** `GPU idle: 2.3s of 2 workers × 1m12s (1.6%); hostb-gpu1 1.9s, hostb-gpu0 0.4s`. */
 function describeGpuIdle(gpu: GpuIdle): string {
   const share = `${(gpu.idleShare * 100).toFixed(1)}%`;
@@ -105,7 +86,7 @@ export async function showStatus(client: Client, sweepId: string | undefined, js
     memo.status === 'RUNNING' && unfinished > 0 ? await fitsNowhere(client, memo.spec, memo.options) : undefined;
   const queued = unfinished - running;
   const waiting = waitingLines(live);
-  const gpu = await sweepGpuIdle(client, id, memo, progress.startedAt, live);
+  const gpu = (await sweepTimeline(client, id, memo, progress.startedAt, live)).idle;
   if (json) {
     // What the text shows; without a worker to ask, how many trials run and how many wait is unknown.
     const counts = fromVisibility ? progress.counts : { ...progress.counts, running, waiting: queued };
