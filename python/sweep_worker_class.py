@@ -15,6 +15,7 @@ import queue
 import signal
 import sys
 import threading
+import time
 import traceback
 
 MAX_RESULT_BYTES = 65536
@@ -114,6 +115,7 @@ class _Host:
         else:
             args, kwargs = [], dict(params)
         status = 0
+        started_ms = int(time.time() * 1000)
         try:
             value = self.instance.run(*args, **kwargs)
             text = json.dumps({"run": message["run_id"], "value": _json_safe(value)}, allow_nan=False)
@@ -134,7 +136,10 @@ class _Host:
         sys.stdout.flush()
         sys.stderr.flush()
         # Recorded before it is reported: a worker that dies in between leaves the outcome to whoever takes over.
-        _write_atomically(message["exit_file"], f"{status} {message['run_id']} {message['worker']}\n")
+        ended_ms = int(time.time() * 1000)
+        _write_atomically(
+            message["exit_file"], f"{status} {message['run_id']} {message['worker']} {started_ms} {ended_ms}\n"
+        )
         _send("ended", status=status)
 
 

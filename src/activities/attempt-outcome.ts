@@ -6,6 +6,7 @@ import { logFileName } from '../temporal/names.js';
 import { attemptFailure } from '../workflows/attempt-failures.js';
 import type { RunTrialResult } from '../workflows/types.js';
 import { describeExit } from './exit-status.js';
+import { readExitRecord } from './exit-record.js';
 import type { JsonValue } from '../sweep-spec/spec-types.js';
 import { decodeMetric, encodeMetric, type MetricValues } from '../workflows/metric-values.js';
 import { MetricTracker, type MetricReport } from './metric-lines.js';
@@ -118,11 +119,10 @@ export function readOutcome(
     const recorded = readJsonFile(files.outcome, attemptOutcomeSchema);
     return recorded?.runId === runId && recorded.attempt === attempt ? recorded : undefined;
   }
-  if (!existsSync(files.exit)) return undefined;
-  const [status, exitRun, worker = ''] = readFileSync(files.exit, 'utf8').trim().split(' ');
-  if (exitRun !== runId || status === undefined || !/^\d+$/.test(status)) return undefined;
+  const record = readExitRecord(files.exit);
+  if (record?.runId !== runId) return undefined;
   // Death by a signal may have been the worker's own kill, cut short before it could say so: run again.
-  if (Number(status) > 128) return undefined;
+  if (record.status > 128) return undefined;
   const tracker = new MetricTracker(objective);
   const stdout = existsSync(files.stdout) ? readFileSync(files.stdout, 'utf8') : '';
   for (const line of stdout.split('\n')) tracker.read(line);
@@ -132,13 +132,16 @@ export function readOutcome(
   return {
     runId,
     attempt,
-    exitCode: Number(status),
+    exitCode: record.status,
     signal: null,
     ...tracker.snapshot(),
     curve: tracker.curve.values(),
-    startedAt: existsSync(files.stdout) ? statSync(files.stdout).birthtimeMs : statSync(files.exit).mtimeMs,
-    endedAt: statSync(files.exit).mtimeMs,
-    worker,
+    // A record without times (a host without GNU date) dates the attempt by its files.
+    startedAt:
+      record.startedAt ??
+      (existsSync(files.stdout) ? statSync(files.stdout).birthtimeMs : statSync(files.exit).mtimeMs),
+    endedAt: record.endedAt ?? statSync(files.exit).mtimeMs,
+    worker: record.worker,
     host: '',
     stderrTail: '',
     ...(returned ?? {}),

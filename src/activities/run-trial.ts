@@ -237,13 +237,7 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
         updateVersion = update.version;
         context.heartbeat(progress());
         if (running instanceof ClassAttempt) running.deliver(update);
-        else if (policy.updateSignal) {
-          try {
-            process.kill(-running.pgid, policy.updateSignal);
-          } catch {
-            // The trial is exiting.
-          }
-        }
+        else if (policy.updateSignal) running.signal(policy.updateSignal);
       }
     };
 
@@ -281,6 +275,7 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
       placed.placement.attach(running.pgid);
       startedAt = Date.now();
       running.start(placed.placement.visibleDevices);
+      if (running instanceof TrialProcess) void running.commandStarted.then((at) => (startedAt = at ?? startedAt));
       // The next trial held ready here starts the moment this one exits, while its result is still reported.
       void running.exited.then(freeSlot);
       // Trials heartbeat from their first second on; one shown as waiting says at once that it runs now.
@@ -331,7 +326,9 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
         );
       }
       exit = outcome;
-      endedAt = Date.now();
+      // The command's own times where its supervisor recorded them: the worker learns of the exit later.
+      startedAt = outcome.startedAt ?? startedAt;
+      endedAt = outcome.endedAt ?? Date.now();
     } catch (error) {
       if (error instanceof CancelledFailure) {
         await stopOwnProcess(() => running.terminate(deps.killGraceMs));

@@ -1,6 +1,7 @@
 // One trial of a worker-class sweep, shaped like a TrialProcess so run-trial.ts drives both the same way: its
 // `start` is `run(**params)` in the worker's class process, and its stop kills that process (started again next).
-import type { TrialExit } from '../activities/trial-process.js';
+import { readExitRecord } from '../activities/exit-record.js';
+import { commandTimes, type TrialExit } from '../activities/trial-process.js';
 import type { JsonValue } from '../sweep-spec/spec-types.js';
 import type { CacheUpdate } from '../workflows/types.js';
 import { describeProcessExit, type OutputSink, type RunOutcome, type WorkerClassHost } from './class-process.js';
@@ -26,10 +27,10 @@ export interface ClassAttemptOptions {
   readonly sink: OutputSink;
 }
 
-function exitOf(outcome: RunOutcome, sink: OutputSink): ClassAttemptExit {
+function exitOf(outcome: RunOutcome, sink: OutputSink, { exitFile, runId }: ClassAttemptOptions): ClassAttemptExit {
   switch (outcome.kind) {
     case 'ended':
-      return { code: outcome.status, signal: null };
+      return { code: outcome.status, signal: null, ...commandTimes(readExitRecord(exitFile), runId) };
     case 'died':
       return {
         ...outcome.exit,
@@ -81,7 +82,7 @@ export class ClassAttempt {
     };
     void this.host.run(options.init, message, options.sink).then((outcome) => {
       this.running = false;
-      this.resolveExit(exitOf(outcome, options.sink));
+      this.resolveExit(exitOf(outcome, options.sink, options));
     });
   }
 

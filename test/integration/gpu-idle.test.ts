@@ -5,6 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { TestCluster } from '../helpers/cluster.js';
+import { idleWithinRecord } from '../helpers/idle-gaps.js';
 import { sharedServerConfig, uniqueName } from '../helpers/temporal.js';
 
 let cluster: TestCluster;
@@ -50,7 +51,7 @@ test("idle time per gap and in total matches the trials' own start and end recor
   assert.equal(idleBefore.get(order[0] ?? 0), 0, 'the first trial had no gap before it');
   for (const gap of gaps) {
     const reported = idleBefore.get(gap.trial) ?? NaN;
-    assert.ok(Math.abs(reported - gap.ms) <= 50, `trial ${gap.trial}: reported ${reported} ms, recorded ${gap.ms} ms`);
+    assert.ok(idleWithinRecord(reported, gap.ms), `trial ${gap.trial}: reported ${reported} ms, recorded ${gap.ms} ms`);
   }
 
   const status = await cluster.sweep(['status', sweepId, '--json']);
@@ -62,7 +63,10 @@ test("idle time per gap and in total matches the trials' own start and end recor
     view.gpuIdle.workers.map((worker) => worker.worker),
     ['idle-cpu'],
   );
-  assert.ok(Math.abs(view.gpuIdle.idleMs - recorded) <= 50 * gaps.length, JSON.stringify({ view, recorded }));
+  assert.ok(
+    idleWithinRecord(view.gpuIdle.idleMs / gaps.length, recorded / gaps.length),
+    JSON.stringify({ view, recorded }),
+  );
   assert.ok(view.gpuIdle.idleShare > 0 && view.gpuIdle.idleShare < 1);
   const text = await cluster.sweep(['status', sweepId]);
   assert.match(text.stdout, /GPU idle \(no trial on a worker while trials waited\): .* of 1 worker\(s\) × /);
