@@ -74,7 +74,7 @@ async function untilCtrlC<T>(client: Client, sweepId: string, follow: (signal: A
 }
 
 export interface FollowOptions {
-  /** false (`--no-tty`): the plain line per change even on a terminal. */
+  /** false (`--no-tty`): the plain line per change, and the whole results table, even on a terminal. */
   readonly tty?: boolean;
 }
 
@@ -90,7 +90,9 @@ export async function followSweep(client: Client, sweepId: string, options: Foll
   const ended = await outage.retry(() => sweepMemo(client, sweepId));
   const rows = await outage.retry(() => trialRows(client, sweepId, ended));
   const sorted = sortRows(rows, sortOrder(rows, ended.spec));
-  process.stdout.write(`${formatResults(sorted, ended.spec, 'table')}\n`);
+  // On a terminal the table fits its width; in a log or a pipe (or with --no-tty) it stays whole.
+  const width = process.stdout.isTTY && options.tty !== false ? process.stdout.columns || 80 : undefined;
+  process.stdout.write(`${formatResults(sorted, ended.spec, 'table', width)}\n`);
   const { total, succeeded, failed, cancelled } = result.counts;
   const summary = `sweep ${sweepId} ${result.state}: ${succeeded} of ${total} trials succeeded, ${failed} failed, ${cancelled} cancelled`;
   if (result.state !== 'completed') throw new ExitError(summary);

@@ -2,7 +2,7 @@ import { createLogUpdate } from 'log-update';
 import { liveViewLines, type LiveSnapshot } from './live-view.js';
 
 /** What a frame shows, less what the terminal decides (its width, whether to colour). */
-export type LiveFrame = Omit<LiveSnapshot, 'columns' | 'colour'>;
+export type LiveFrame = Omit<LiveSnapshot, 'columns' | 'rows' | 'colour'>;
 
 /** NO_COLOR (https://no-color.org): present and not empty turns colour off. */
 function colourWanted(): boolean {
@@ -45,6 +45,7 @@ export class LiveScreen {
   private draw(): void {
     if (!this.frame) return;
     const columns = this.stream.columns || 80;
-    this.log(liveViewLines({ ...this.frame, columns, colour: colourWanted() }).join('\n'));
+    const rows = this.stream.rows || 24;
+    this.log(liveViewLines({ ...this.frame, columns, rows, colour: colourWanted() }).join('\n'));
   }
 }

@@ -17,6 +17,8 @@ export interface LiveSnapshot {
   readonly notes: readonly string[];
   readonly now: number;
   readonly columns: number;
+  /** The terminal's height: log-update would cut a taller frame from the top, header first. */
+  readonly rows: number;
   readonly colour: boolean;
 }
 
@@ -65,14 +67,25 @@ export function liveViewLines(snapshot: LiveSnapshot): string[] {
     ]);
   }
   for (const note of snapshot.notes) lines.push([[note, 'yellow']]);
-  for (const [worker, trials] of lanes(running)) {
-    for (const trial of trials) lines.push([[`${worker} `, 'cyan'], [laneText(trial)]]);
-  }
-  const failures = snapshot.finished.filter((trial) => trial.state === 'failed').slice(0, RECENT_FAILURES);
-  for (const trial of failures) {
-    lines.push([['failed ', 'red'], [`trial ${trial.index} ${trial.name}: ${trial.cause ?? 'no cause recorded'}`]]);
-  }
-  return lines.map((line) => fit(line, columns, colour));
+  const failures: Segment[][] = snapshot.finished
+    .filter((trial) => trial.state === 'failed')
+    .slice(0, RECENT_FAILURES)
+    .map((trial) => [
+      ['failed ', 'red'],
+      [`trial ${trial.index} ${trial.name}: ${trial.cause ?? 'no cause recorded'}`],
+    ]);
+  const laneLines = lanes(running).flatMap(([worker, trials]) =>
+    trials.map((trial): Segment[] => [[`${worker} `, 'cyan'], [laneText(trial)]]),
+  );
+  // One row stays free for the cursor; lanes give way first, to a line that counts them.
+  const height = Math.max(1, snapshot.rows - 1);
+  const room = height - lines.length - failures.length;
+  const kept = Math.max(0, room - 1);
+  const shown: Segment[][] =
+    laneLines.length <= room
+      ? laneLines
+      : [...laneLines.slice(0, kept), [[`... ${laneLines.length - kept} more running`]]];
+  return [...lines, ...shown, ...failures].slice(0, height).map((line) => fit(line, columns, colour));
 }
 
 /** `[####xx------]`: succeeded, then failed or cancelled, then the rest. */

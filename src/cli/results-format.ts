@@ -1,10 +1,11 @@
 import { UsageError } from '../errors.js';
+import { varyingParameterNames } from '../sweep-spec/expand.js';
 import { formatValue } from '../sweep-spec/render.js';
 import type { SweepSpec } from '../sweep-spec/spec-types.js';
 import { decodeMetric } from '../workflows/metric-values.js';
 import { csvField } from './output.js';
 import type { TrialRow } from './sweep-client.js';
-import { formatDuration, formatTable } from './table.js';
+import { elide, fitTable, formatDuration, formatTable, type ColumnFit } from './table.js';
 
 export type ResultsFormat = 'table' | 'csv' | 'json';
 export type SortDirection = 'asc' | 'desc';
@@ -128,16 +129,38 @@ interface Column {
   readonly header: string;
   /** What a cell shows; in CSV, numbers are plain numbers. */
   readonly cell: (row: TrialRow, csv: boolean) => string;
+  /** How a table narrower than its natural width may cut or leave out this column. */
+  readonly fit?: ColumnFit;
 }
 
-function columns(rows: readonly TrialRow[], spec: SweepSpec, csv: boolean): Column[] {
+/**
+ * What a table that must fit a terminal leaves out first (lowest first): the columns a researcher comparing
+ * trials needs least. The trial, its parameters, state, the sweep metric and the cause of a failure stay.
+ */
+const DROP_ORDER = { attempts: 1, worker: 2, exit: 3, name: 4, best_step: 5, metric: 6, runtime: 7 } as const;
+
+/** `x=3 seed=1`: the parameters that vary between trials (all of them when none does), for a narrow table. */
+function paramsColumn(spec: SweepSpec, parameters: readonly string[]): Column {
+  const varying = varyingParameterNames(spec).filter((name) => parameters.includes(name));
+  const shown = varying.length > 0 ? varying : parameters;
+  return {
+    header: 'params',
+    cell: (row) => shown.map((name) => `${name}=${formatValue(row.params[name] ?? null)}`).join(' '),
+    fit: { minWidth: 12 },
+  };
+}
+
+/** The columns of `sweep results`; `narrow`: one `params` column instead of one per parameter. */
+function columns(rows: readonly TrialRow[], spec: SweepSpec, csv: boolean, narrow = false): Column[] {
   const parameters = spec.parameters.map((parameter) => parameter.name);
   const metrics = metricNames(rows, spec);
   const taken = new Set([...FIXED_COLUMNS, ...parameters]);
-  const parameterColumns = parameters.map((name): Column => ({
-    header: FIXED_COLUMNS.has(name) ? `param.${name}` : name,
-    cell: (row) => formatValue(row.params[name] ?? null),
-  }));
+  const parameterColumns = narrow
+    ? [paramsColumn(spec, parameters)]
+    : parameters.map((name): Column => ({
+        header: FIXED_COLUMNS.has(name) ? `param.${name}` : name,
+        cell: (row) => formatValue(row.params[name] ?? null),
+      }));
   const metricColumn = (name: string): Column => ({
     header: taken.has(name) ? `metric.${name}` : name,
     cell: (row, exact) => formatMetric(decodeMetric(row.metrics[name]), exact),
@@ -153,30 +176,63 @@ function columns(rows: readonly TrialRow[], spec: SweepSpec, csv: boolean): Colu
       objectiveColumns.push({
         header: 'best_step',
         cell: (row) => (row.bestStep === undefined ? '' : String(row.bestStep)),
+        fit: { dropOrder: DROP_ORDER.best_step },
       });
   }
   return [
     { header: 'trial', cell: (row) => String(row.index) },
-    { header: 'name', cell: (row) => row.name },
+    { header: 'name', cell: (row) => row.name, fit: { minWidth: 10, dropOrder: DROP_ORDER.name } },
     ...parameterColumns,
     { header: 'state', cell: (row) => row.state },
-    { header: 'exit', cell: (row) => (row.exitCode === undefined ? '' : String(row.exitCode)) },
+    {
+      header: 'exit',
+      cell: (row) => (row.exitCode === undefined ? '' : String(row.exitCode)),
+      fit: { dropOrder: DROP_ORDER.exit },
+    },
     ...objectiveColumns,
-    ...metrics.filter((name) => name !== objective).map(metricColumn),
+    ...metrics
+      .filter((name) => name !== objective)
+      .map((name) => ({ ...metricColumn(name), fit: { dropOrder: DROP_ORDER.metric } })),
     csv
       ? { header: 'runtime_s', cell: (row) => (row.runtimeMs === undefined ? '' : String(row.runtimeMs / 1000)) }
-      : { header: 'runtime', cell: (row) => formatDuration(row.runtimeMs) },
-    { header: 'attempts', cell: (row) => String(row.attempts.length) },
-    { header: 'worker', cell: (row) => row.worker ?? '' },
-    { header: 'error', cell: (row) => trialCause(row) },
+      : { header: 'runtime', cell: (row) => formatDuration(row.runtimeMs), fit: { dropOrder: DROP_ORDER.runtime } },
+    { header: 'attempts', cell: (row) => String(row.attempts.length), fit: { dropOrder: DROP_ORDER.attempts } },
+    { header: 'worker', cell: (row) => row.worker ?? '', fit: { minWidth: 8, dropOrder: DROP_ORDER.worker } },
+    { header: 'error', cell: (row) => trialCause(row), fit: { minWidth: 12 } },
   ];
 }
 
 /**
- * The rows as given (sort them first). JSON Lines carry each row as stored (non-finite metrics as `"nan"`,
- * `"inf"`, `"-inf"`) with its one-line `cause`; CSV has plain numbers and the runtime in seconds.
+ * The table in at most `width` characters a line, for a terminal: as it is when it fits, else with one `params`
+ * column, cells cut with `…` and the columns least needed left out (a last line names them).
  */
-export function formatResults(rows: readonly TrialRow[], spec: SweepSpec, format: ResultsFormat): string {
+function fittedTable(rows: readonly TrialRow[], spec: SweepSpec, width: number): string {
+  const full = formatResults(rows, spec, 'table');
+  if (full.split('\n').every((line) => line.length <= width)) return full;
+  const layout = columns(rows, spec, false, true);
+  const { text, leftOut } = fitTable(
+    layout.map((column) => column.header),
+    rows.map((row) => layout.map((column) => column.cell(row, false))),
+    layout.map((column) => column.fit ?? {}),
+    width,
+  );
+  return leftOut.length === 0
+    ? text
+    : `${text}\n${elide(`(not shown at ${width} columns: ${leftOut.join(', ')})`, width)}`;
+}
+
+/**
+ * The rows as given (sort them first). JSON Lines carry each row as stored (non-finite metrics as `"nan"`,
+ * `"inf"`, `"-inf"`) with its one-line `cause`; CSV has plain numbers and the runtime in seconds. A table given a
+ * `width` (a terminal's) fits it.
+ */
+export function formatResults(
+  rows: readonly TrialRow[],
+  spec: SweepSpec,
+  format: ResultsFormat,
+  width?: number,
+): string {
+  if (format === 'table' && width !== undefined) return fittedTable(rows, spec, width);
   if (format === 'json')
     return rows
       .map((row) => {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { ConfigError } from '../errors.js';
 import { trialCount } from '../sweep-spec/expand.js';
@@ -248,7 +248,6 @@ export function liveTrials(
 }
 
 export async function liveTrial(client: Client, sweepId: string, index: number, spec: SweepSpec): Promise<LiveTrial> {
-  const name = renderTrial(spec, index).name;
   const description = await client.workflow
     .getHandle(trialWorkflowId(sweepId, index))
     .describe()
@@ -257,20 +256,43 @@ export async function liveTrial(client: Client, sweepId: string, index: number, 
       if (error instanceof WorkflowNotFoundError) return undefined;
       throw error;
     });
+  return liveTrialOf(index, renderTrial(spec, index).name, description);
+}
+
+/**
+ * The events of a trial's history until its first workflow task completes (started, task scheduled, task
+ * started): that task schedules the first attempt, so a trial this short has not asked for a worker yet.
+ */
+const EVENTS_BEFORE_FIRST_ATTEMPT = 3;
+
+/** What a describe of a trial's workflow says about it (undefined: not started yet). */
+export type TrialDescription = Pick<WorkflowExecutionDescription, 'historyLength' | 'memo'> & {
+  readonly raw: Pick<WorkflowExecutionDescription['raw'], 'pendingActivities'>;
+};
+
+/**
+ * A trial's state from its workflow's description. It runs only once a heartbeat of its attempt says so: until
+ * then a started attempt may be one held ready behind a busy slot (it heartbeats `waiting` only after a second),
+ * and a trial with no attempt pending is recording an outcome only if it ever scheduled one.
+ */
+export function liveTrialOf(index: number, name: string, description: TrialDescription | undefined): LiveTrial {
   if (!description) return { index, name, state: 'queued' };
   const pending = description.raw.pendingActivities?.[0];
   // What a worker holding it says now, else what the last worker that gave it back said.
   const memo = description.memo?.waitingFor;
   const remembered = typeof memo === 'string' ? memo : undefined;
-  // No attempt pending: it is recording its outcome, or pausing after workers that could never hold it.
-  if (!pending)
-    return remembered ? { index, name, state: 'queued', waitingFor: remembered } : { index, name, state: 'finishing' };
+  // No attempt pending: it is about to schedule its first, recording an outcome, or pausing after workers that
+  // could never hold it.
+  if (!pending) {
+    if (remembered) return { index, name, state: 'queued', waitingFor: remembered };
+    return { index, name, state: description.historyLength <= EVENTS_BEFORE_FIRST_ATTEMPT ? 'queued' : 'finishing' };
+  }
   const progress = heartbeatProgress(pending);
   const waitingFor = progress?.waitingFor ?? remembered;
-  // A trial held ready behind a busy slot has been handed to a worker but has not started.
   const started =
     pending.state === proto.temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED &&
-    !progress?.waiting;
+    progress !== undefined &&
+    !progress.waiting;
   const toDate = (time: typeof pending.lastStartedTime) =>
     time?.seconds ? new Date(Number(time.seconds) * 1000 + Math.floor((time.nanos ?? 0) / 1e6)) : undefined;
   const startedAt = toDate(pending.lastStartedTime);
@@ -283,7 +305,7 @@ export async function liveTrial(client: Client, sweepId: string, index: number, 
     ...(started && pending.lastWorkerIdentity ? { worker: queueOfIdentity(pending.lastWorkerIdentity) } : {}),
     ...(started && startedAt ? { startedAt } : {}),
     ...(heartbeatAt ? { heartbeatAt } : {}),
-    ...(progress && started ? { progress } : {}),
+    ...(started ? { progress } : {}),
     ...(!started && waitingFor ? { waitingFor } : {}),
   };
 }

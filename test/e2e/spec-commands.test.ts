@@ -29,6 +29,23 @@ test('sweep validate prints the count and the first rendered commands of the REA
   );
 });
 
+test("sweep validate previews a worker-class spec's trials as run() calls of its class", async () => {
+  const result = await runSweep(['validate', 'sweep.yml', '--show', '2'], { cwd: 'examples/worker_class' });
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(
+    result.stdout,
+    [
+      'sweep.yml: valid; 6 trial(s), grid',
+      'parameters, first varying slowest: lr (3 values), batch_size (2 values)',
+      'resources per trial: one slot of whatever the worker has (a GPU, or a CPU slot on a CPU worker)',
+      '  t000_lr=0.001_batch_size=32: trainer:Trainer.run(lr=0.001, batch_size=32)',
+      '  t001_lr=0.001_batch_size=64: trainer:Trainer.run(lr=0.001, batch_size=64)',
+      '  … 4 more (sweep expand lists them all)',
+      '',
+    ].join('\n'),
+  );
+});
+
 test('sweep validate reports every problem, located, and exits 2', async () => {
   const file = specFile('batchsize: []\nepoch: !!python/tuple [5, 20, 0]\n');
   const result = await runSweep(['validate', file, '--', 'python', 'train.py']);

@@ -86,9 +86,9 @@ export class MockTrialWorkers {
         taskQueue: poolQueue(pool),
         identity: MOCK_WORKER_IDENTITY,
         activities: { runTrial },
-        // As the real worker: a heartbeat reaches the server within a second.
-        maxHeartbeatThrottleInterval: '1s',
-        defaultHeartbeatThrottleInterval: '1s',
+        // As the real worker: a heartbeat reaches the server within half a second.
+        maxHeartbeatThrottleInterval: '500ms',
+        defaultHeartbeatThrottleInterval: '500ms',
         shutdownForceTime: '5s',
       }),
       await Worker.create({ connection, taskQueue: controlQueue, workflowsPath: WORKFLOWS }),

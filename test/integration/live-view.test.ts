@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { stripVTControlCharacters } from 'node:util';
 import xterm from '@xterm/headless';
 import { TestCluster } from '../helpers/cluster.js';
 import { SWEEP_BIN, startProcess } from '../helpers/processes.js';
@@ -9,8 +10,11 @@ const cluster = new TestCluster(sharedServerConfig().address);
 before(() => Promise.all([cluster.startWorker('lane-a'), cluster.startWorker('lane-b')]));
 after(() => cluster.stop());
 
-/** Eight trials on two workers, two of which (x = 3) fail at once and are not retried. */
-const EIGHT_TRIALS = '  x: [1, 2, 3, 4]\n  seed: [1, 2]\n  steps: 4\n  step_ms: 200\n  fail_on: 3';
+/**
+ * Eight trials of two seconds on two one-slot workers, a metric each half second; two (x = 3) fail and are not
+ * retried. With the default window every trial is in flight at once: those behind a busy slot are held ready.
+ */
+const EIGHT_TRIALS = '  x: [1, 2, 3, 4]\n  seed: [1, 2]\n  steps: 4\n  step_ms: 500\n  fail_on: 3';
 const SETTINGS = 'metric: {name: loss, goal: minimize}\nretries: 0';
 const ROWS = 40;
 
@@ -38,6 +42,17 @@ async function screenOf(output: string, columns: number): Promise<{ text: string
   return lines;
 }
 
+/**
+ * Every frame the live view drew, as plain lines: log-update erases the previous frame (ending with ESC[2K ESC[G)
+ * before it writes the next. The last one runs on into the results table.
+ */
+function framesOf(output: string): string[][] {
+  return output.split('\x1b[2K\x1b[G').map((frame) => stripVTControlCharacters(frame.replace(/\r/g, '')).split('\n'));
+}
+
+const COUNTS = /^(\d+) done {2}(\d+) running {2}(\d+) queued {2}(\d+) failed$/;
+const LANE = /^(lane-[ab]|-) trial \d+ /;
+
 const progressLine = (sweepId: string) =>
   new RegExp(
     `^${sweepId}: \\d/8 done \\(\\d succeeded, \\d failed, 0 cancelled\\), \\d+ in flight(?:, best [\\d.]+ \\(trial \\d\\))?$`,
@@ -62,21 +77,49 @@ test('the live view redraws in place within the width; piped or --no-tty, the pl
     const screen = await screenOf(run.output, columns);
     const texts = screen.map((line) => line.text);
     const top = texts.indexOf(`sweep ${sweepId} failed`);
-    const table = texts.findIndex((text) => /^trial +name /.test(text));
+    const table = texts.findIndex((text) => /^trial +(?:name|params) /.test(text));
     assert.ok(top >= 0 && table > top, texts.join('\n'));
-    // The view's lines: none wrapped, and no earlier frame left behind (one header, one bar, one count line).
-    const view = screen.slice(top, table);
+    // Every line of the view and of the results table: none wrapped or wider than the terminal. (The summary
+    // after them is a message, which the terminal may wrap.)
+    const summary = texts.findIndex((text) => text.startsWith('sweep: sweep '));
+    assert.ok(summary > table, texts.join('\n'));
     assert.deepEqual(
-      view.filter((line) => line.wrapped || line.text.length > columns),
+      screen.slice(0, summary).filter((line) => line.wrapped || line.text.length > columns),
       [],
     );
-    assert.equal(texts.filter((text) => text.startsWith(`sweep ${sweepId}`)).length, 1, texts.join('\n'));
-    assert.equal(texts.filter((text) => text.startsWith('[')).length, 1, texts.join('\n'));
+    // No earlier frame left behind: one header, bar, count and time line, and no lane (nothing runs at the end).
+    for (const pattern of [new RegExp(`^sweep ${sweepId}`), /^\[/, COUNTS, /^elapsed /])
+      assert.equal(texts.filter((text) => pattern.test(text)).length, 1, `${pattern}:\n${texts.join('\n')}`);
+    assert.deepEqual(
+      texts.filter((text) => LANE.test(text)),
+      [],
+    );
     assert.deepEqual(texts.slice(top + 1, top + 3), [
       `[${'#'.repeat(23)}${'x'.repeat(7)}] 8/8`,
       '6 done  0 running  0 queued  2 failed',
     ]);
-    assert.match(texts[top + 4] ?? '', /^best [\d.]+ \(trial \d\) x=\d seed=\d steps=4 step_ms=200 fail_on=3$/);
+    assert.match(texts[top + 4] ?? '', /^best [\d.]+ \(trial \d\) x=\d seed=\d steps=4 step_ms=500 fail_on=3$/);
+    // The table fits: at 80 columns with its parameters in one column, cut where they must be.
+    if (columns === 80) assert.match(texts[table] ?? '', /^trial +params +state /);
+    assert.equal(texts.slice(table + 1).filter((text) => /^ +\d+ /.test(text)).length, 8, texts.join('\n'));
+
+    // While it ran: a trial held ready behind a busy slot took no lane (one slot, one lane a worker), and each
+    // worker's lane showed its trial's step and last metric.
+    const frames = framesOf(run.output);
+    for (const frame of frames) {
+      const lanes = frame.filter((line) => LANE.test(line));
+      for (const worker of ['lane-a', 'lane-b'])
+        assert.ok(lanes.filter((line) => line.startsWith(`${worker} `)).length <= 1, frame.join('\n'));
+      const counts = frame.map((line) => COUNTS.exec(line)).find((match) => match !== null);
+      if (counts) assert.equal(Number(counts[2]), lanes.length, frame.join('\n'));
+    }
+    for (const worker of ['lane-a', 'lane-b']) {
+      const stepped = new RegExp(`^${worker} trial \\d+ t00\\d_x=\\d_seed=\\d step [1-4] loss=[\\d.]+$`);
+      assert.ok(
+        frames.some((frame) => frame.some((line) => stepped.test(line))),
+        `${worker} never showed a step:\n${frames.map((frame) => frame.join('\n')).join('\n----\n')}`,
+      );
+    }
     const failures = texts.slice(top + 5, table).filter((text) => text !== '');
     assert.equal(failures.length, 2, texts.join('\n'));
     for (const line of failures) assert.match(line, /^failed trial [45] t00[45]_x=3_seed=[12]: boom/);

@@ -63,6 +63,25 @@ function entry(host: LabHost, fields: Record<string, string> = {}): string {
     .join('\n');
 }
 
+/** One host of `sweep hosts status --json`. */
+interface HostStatusJson {
+  readonly host: string;
+  readonly ok: boolean;
+  readonly supervisor: { readonly running: boolean };
+  readonly workers: {
+    readonly worker: string;
+    readonly state: string;
+    readonly pid?: number;
+    readonly restarts: number;
+    readonly gpu: string;
+    readonly trials: readonly string[];
+    readonly heartbeatAgoMs?: number;
+    readonly version: string;
+  }[];
+}
+
+const byHost = (a: { host: string }, b: { host: string }) => a.host.localeCompare(b.host);
+
 function trialRecords(): TrialRecord[] {
   if (!existsSync(records)) return [];
   return readFileSync(records, 'utf8')
@@ -207,11 +226,28 @@ test('a sweep lands on both hosts; status, fetch and logs reach the trials where
   const file = join(project, 'hosts.yml');
   const status = await until('every worker up', async () => {
     const result = await sweep(hostsArgs('status', file, ['--json']));
-    const hosts = JSON.parse(result.stdout || '[]') as { workers: { worker: string; state: string }[] }[];
+    const hosts = JSON.parse(result.stdout || '[]') as HostStatusJson[];
     const states = hosts.flatMap((host) => host.workers.map((worker) => `${worker.worker}=${worker.state}`)).sort();
-    return states.join(' ') === 'hosta-gpu0=up hosta-gpu1=up hostb-cpu=up' ? states : undefined;
+    return states.join(' ') === 'hosta-gpu0=up hosta-gpu1=up hostb-cpu=up' ? hosts : undefined;
   });
-  assert.equal(status.length, 3);
+  // What the status table shows, one object per host: its supervisor, and each worker's process and heartbeat.
+  assert.deepEqual(status.map(({ host, ok, supervisor }) => ({ host, ok, running: supervisor.running })).sort(byHost), [
+    { host: 'hosta', ok: true, running: true },
+    { host: 'hostb', ok: true, running: true },
+  ]);
+  const listed = status.flatMap((host) => host.workers).sort((a, b) => a.worker.localeCompare(b.worker));
+  assert.deepEqual(
+    listed.map(({ worker, gpu, trials }) => ({ worker, gpu, trials })),
+    [
+      { worker: 'hosta-gpu0', gpu: '0', trials: [] },
+      { worker: 'hosta-gpu1', gpu: '1', trials: [] },
+      { worker: 'hostb-cpu', gpu: 'cpu', trials: [] },
+    ],
+  );
+  for (const worker of listed) {
+    assert.ok(Number.isInteger(worker.pid) && Number.isInteger(worker.restarts), JSON.stringify(worker));
+    assert.ok((worker.heartbeatAgoMs ?? -1) >= 0 && /\S/.test(worker.version), JSON.stringify(worker));
+  }
   // mlframework's echo task: one tiny trial on every live worker, each held by that worker alone.
   const check = await sweep(hostsArgs('check', file, ['--json']));
   assert.equal(check.code, 0, check.stderr);

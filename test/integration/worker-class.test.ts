@@ -120,6 +120,15 @@ test('a None result is stored as a result; an exception fails the trial with its
   assert.ok(none && 'value' in none && none.value === null, JSON.stringify(none));
   assert.equal(raised?.state, 'failed');
   assert.equal(raised.cause, 'ValueError: x=2 is not allowed');
+  // `sweep wait`'s plain lines: each trial once, as it finished, with what run() returned; exit 1 for the failure.
+  const waited = await cluster.sweep(['wait', sweepId]);
+  assert.equal(waited.code, 1, waited.stderr);
+  assert.equal(waited.stderr, `sweep: sweep ${sweepId}: 1 of 2 trial(s) did not succeed\n`);
+  assert.deepEqual(waited.stdout.split('\n').sort(), [
+    '',
+    't000_x=1_mode=none: succeeded, returned null',
+    't001_x=2_mode=raise: failed: ValueError: x=2 is not allowed',
+  ]);
   const stderr = await cluster.sweep(['logs', sweepId, '1', '--stderr', '--data-dir', cluster.dir]);
   assert.match(stderr.stdout, /Traceback \(most recent call last\)[\s\S]*in run[\s\S]*ValueError/);
 });
@@ -244,6 +253,32 @@ with Pool(Trainer, {"offset": 1}, ${POOL_ARGS()}) as p:
   // The slow first job finishes last (the two quick ones in either order: they may run at once).
   assert.equal(answer.unordered.at(-1)?.score, 1);
   assert.deepEqual(answer.unordered.map((result) => result.score).sort(), [1, 3, 5]);
+});
+
+test("the Python Pool's timeout= fails a job that runs too long; the jobs after it still run", async () => {
+  const run = driver(`
+import json
+from sweep_pool import Pool, PoolJobError
+from trainer import Trainer
+with Pool(Trainer, ${POOL_ARGS()}, timeout=2) as p:
+    jobs = p.submit([{"x": 1, "mode": "hang"}, {"x": 2}])
+    try:
+        jobs.results()
+        print(json.dumps({"raised": None}))
+    except PoolJobError as error:
+        print(json.dumps({"raised": str(error), "state": error.trial["state"], "sweep": jobs.sweep_id}))
+`);
+  const exit = await run.exited;
+  assert.equal(exit.code, 0, run.stderr);
+  const answer = JSON.parse(run.stdout.trim().split('\n').at(-1) ?? '{}') as {
+    raised: string | null;
+    state: string;
+    sweep: string;
+  };
+  assert.equal(answer.state, 'failed');
+  assert.match(answer.raised ?? '', /^job 0 \(t000_x=1_mode=hang\) failed: .*timed out after 2s/);
+  const [, quick] = await finishedRows(answer.sweep);
+  assert.equal(quick?.state, 'succeeded', JSON.stringify(quick));
 });
 
 test('Pool.attach after the driving script was killed returns every result once', async () => {

@@ -41,6 +41,7 @@ const snapshot = (extra: Partial<LiveSnapshot> = {}): LiveSnapshot => ({
   notes: [],
   now: NOW,
   columns: 80,
+  rows: 40,
   colour: false,
   ...extra,
 });
@@ -96,4 +97,18 @@ test('colour only when asked for', () => {
 test('notes (no worker, waiting trials) get a line each', () => {
   const lines = liveViewLines(snapshot({ notes: ['no worker has polled pool "p" for 60 s'] }));
   assert.equal(lines[5], 'no worker has polled pool "p" for 60 s');
+});
+
+test('a frame never outgrows the terminal: lanes give way to a count of them, failures stay', () => {
+  const live = Array.from({ length: 12 }, (_, index) =>
+    running(index + 20, `gpu-${String(index).padStart(2, '0')}`, 1),
+  );
+  const lines = liveViewLines(snapshot({ live, rows: 12, columns: 200 }));
+  // Header, bar, counts, timing, best; 11 rows in all, the last free for the cursor.
+  assert.equal(lines.length, 11);
+  assert.match(lines[5] ?? '', /^gpu-00 trial 20 /);
+  assert.match(lines[8] ?? '', /^gpu-03 trial 23 /);
+  assert.equal(lines[9], '... 8 more running');
+  assert.equal(lines[10], 'failed trial 4 lr=0.4: boom: trial x=4 fails on purpose');
+  assert.equal(liveViewLines(snapshot({ live, rows: 3 })).length, 2);
 });

@@ -174,6 +174,28 @@ test('the results table: last and best of the sweep metric, distinct columns, na
   );
 });
 
+test('a table for a terminal fits its width: one params column, cells cut with …, the least needed left out', () => {
+  const full = formatResults(shown, collide, 'table');
+  assert.equal(formatResults(shown, collide, 'table', 200), full, 'unchanged where it fits');
+  assert.equal(
+    formatResults(shown, collide, 'table', 80),
+    [
+      // Only the parameters that vary: `state` is `a` in every trial.
+      'trial  params    state      loss  best  metric.lr  runtime  error',
+      '    2  lr=0.001  succeeded   0.2   0.2     0.0005  1.5s',
+      '    0  lr=0.1    succeeded   nan  0.45             1m3s',
+      '    1  lr=0.01   failed                                     ValueError: bad lr',
+      '    3  lr=0.1    running     0.7   0.7             4.2s',
+      '(not shown at 80 columns: name, exit, best_step, attempts, worker)',
+    ].join('\n'),
+  );
+  assert.match(formatResults(shown, collide, 'table', 100), / {2}ValueError: bad …\n/);
+  for (let width = 10; width <= 130; width++) {
+    for (const line of formatResults(shown, collide, 'table', width).split('\n'))
+      assert.ok(line.length <= width, `${width} columns: ${JSON.stringify(line)}`);
+  }
+});
+
 test('results CSV: plain numbers, the runtime in seconds, the same columns', () => {
   assert.equal(
     formatResults(shown, collide, 'csv'),
