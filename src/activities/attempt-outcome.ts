@@ -196,6 +196,7 @@ export function reportOutcome(
       cause,
       startedAt: outcome.startedAt,
       endedAt: outcome.endedAt,
+      ...(outcome.curve?.length ? { curve: outcome.curve } : {}),
     });
   }
   if (objective && outcome.metrics[objective.name] === undefined) {

@@ -315,6 +315,7 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
           startedAt,
           endedAt: Date.now(),
           ...(tracker.step === undefined ? {} : { step: tracker.step }),
+          ...(tracker.curve.values().length ? { curve: tracker.curve.values() } : {}),
         });
       }
       if ('lost' in outcome && outcome.lost) {

@@ -38,6 +38,8 @@ export interface CommandFailedDetails {
   /** When the command's process started and exited (the worker's clock). */
   readonly startedAt?: number;
   readonly endedAt?: number;
+  /** The sweep's metric over the steps it ran: where a diverging run went wrong. */
+  readonly curve?: readonly (readonly [number, number])[];
 }
 
 export interface TimedOutDetails {
@@ -46,6 +48,7 @@ export interface TimedOutDetails {
   readonly startedAt?: number;
   /** When the stopped process was gone (the worker's clock). */
   readonly endedAt?: number;
+  readonly curve?: readonly (readonly [number, number])[];
 }
 
 /** Exit codes the shell uses for "cannot run this at all": retrying cannot help. */
@@ -118,6 +121,7 @@ export type AttemptVerdict =
       readonly startedAt?: number;
       /** When its process exited (the worker's clock). */
       readonly exitedAt?: number;
+      readonly curve?: readonly (readonly [number, number])[];
     }
   | { readonly kind: 'cancelled' };
 
@@ -201,6 +205,7 @@ export function classifyAttempt(error: unknown, context: ClassifyContext): Attem
         ...(identity ? { worker: identity } : {}),
         ...(typeof details?.startedAt === 'number' ? { startedAt: details.startedAt } : {}),
         ...(typeof details?.endedAt === 'number' ? { exitedAt: details.endedAt } : {}),
+        ...(isCurve(details?.curve) ? { curve: details.curve } : {}),
       };
     }
     default: {
@@ -216,7 +221,17 @@ export function classifyAttempt(error: unknown, context: ClassifyContext): Attem
         ...(identity ? { worker: identity } : {}),
         ...(typeof details?.startedAt === 'number' ? { startedAt: details.startedAt } : {}),
         ...(typeof details?.endedAt === 'number' ? { exitedAt: details.endedAt } : {}),
+        ...(isCurve(details?.curve) ? { curve: details.curve } : {}),
       };
     }
   }
+}
+
+/** Failure details are JSON from another process: a curve is a list of `[step, value]` number pairs. */
+function isCurve(value: unknown): value is readonly (readonly [number, number])[] {
+  return (
+    Array.isArray(value) &&
+    value.length > 0 &&
+    value.every((point) => Array.isArray(point) && point.length === 2 && point.every((n) => typeof n === 'number'))
+  );
 }

@@ -73,6 +73,8 @@ export async function trialWorkflow(input: TrialInput | LegacyTrialInput): Promi
   let resume: TrialProgress | undefined;
   let adoptable: number | undefined;
   let failures = 0;
+  /** The curve of the last attempt that failed with one: a failed trial shows where it went wrong. */
+  let failedCurve: TrialSummary['curve'];
   let lost = 0;
   for (; ; attempt++) {
     const { runTrial } = proxyActivities<TrialActivities>({
@@ -152,6 +154,7 @@ export async function trialWorkflow(input: TrialInput | LegacyTrialInput): Promi
       }
       failures++;
       adoptable = undefined;
+      failedCurve = verdict.curve ?? failedCurve;
       attempts.push({
         attempt,
         outcome: verdict.kind,
@@ -219,7 +222,7 @@ export async function trialWorkflow(input: TrialInput | LegacyTrialInput): Promi
       ...(!result && lastWorker() ? { worker: lastWorker() } : {}),
       ...(result?.best === undefined ? {} : { best: result.best }),
       ...(result?.bestStep === undefined ? {} : { bestStep: result.bestStep }),
-      ...(result?.curve ? { curve: result.curve } : {}),
+      ...(result?.curve ? { curve: result.curve } : state === 'failed' && failedCurve ? { curve: failedCurve } : {}),
       ...(result && 'value' in result ? { value: result.value ?? null } : {}),
       ...(exitCode === undefined ? {} : { exitCode }),
       ...(error ? { error } : {}),

@@ -91,7 +91,10 @@ export interface TrialSummary {
   readonly metrics: MetricValues;
   readonly best?: number;
   readonly bestStep?: number;
-  /** Its learning curve: the sweep's metric over the steps of the attempt that succeeded. */
+  /**
+   * Its learning curve: the sweep's metric over the steps of the attempt that succeeded or, for a trial that
+   * failed, of its last attempt whose command exited with a curve.
+   */
   readonly curve?: readonly (readonly [number, number])[];
   readonly runtimeMs?: number;
   readonly worker?: string;

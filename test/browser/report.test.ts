@@ -139,6 +139,11 @@ test('the report opens from disk with no error and no request, and draws a mark 
     (await marks(page, '[data-chart=curves] g.best-trial-curves path'));
   assert.equal(curves, 22, 'a learning curve per trial that succeeded');
   assert.equal(await marks(page, '[data-chart=curves] g.best-trial-curves path'), 3);
+  // The two failed trials (x=3) reported four steps before they failed: their curves show where.
+  assert.equal(await marks(page, '[data-chart=curves] g.failed-trial-curves path'), 2);
+  assert.equal(await marks(page, '[data-chart=curves] g.failed-trial-ends path'), 2);
+  const failedCurves = data.trials.filter((trial) => trial.state === 'failed').map((trial) => trial.curve?.length);
+  assert.deepEqual(failedCurves, [4, 4]);
   // 24 trials, one of which ran twice.
   assert.equal(await marks(page, '[data-chart=timeline] g.attempts rect'), 25);
   const titles = await page.locator('[data-chart=timeline] g.attempts rect title').allTextContents();

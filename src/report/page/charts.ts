@@ -186,10 +186,19 @@ export function learningCurves(data: ReportData, width: number): Element | undef
       .map((trial) => trial.index),
   );
   const points = withCurves.flatMap((trial) =>
-    (trial.curve ?? []).map(([step, value]) => ({ trial: trial.index, name: trial.name, step, value })),
+    (trial.curve ?? []).map(([step, value]) => ({
+      trial: trial.index,
+      name: `${trial.name}${trial.state === 'failed' ? ` (failed: ${trial.cause ?? 'no cause'})` : ''}`,
+      failed: trial.state === 'failed',
+      step,
+      value,
+    })),
   );
-  const others = points.filter((point) => !highlighted.has(point.trial));
+  // A failed trial's curve shows where it went wrong (a loss that diverged), dashed in the failure colour.
+  const failed = points.filter((point) => point.failed);
+  const others = points.filter((point) => !point.failed && !highlighted.has(point.trial));
   const best = points.filter((point) => highlighted.has(point.trial));
+  const lastOfFailed = failed.filter((point, i) => failed[i + 1]?.trial !== point.trial);
   return Plot.plot({
     width,
     height: 300,
@@ -207,6 +216,25 @@ export function learningCurves(data: ReportData, width: number): Element | undef
         strokeOpacity: 0.7,
         title: 'name',
         className: 'trial-curves',
+      }),
+      Plot.line(failed, {
+        x: 'step',
+        y: 'value',
+        z: 'trial',
+        stroke: OUTCOME_COLOURS.failed,
+        strokeDasharray: '4 3',
+        strokeOpacity: 0.8,
+        title: 'name',
+        className: 'failed-trial-curves',
+      }),
+      Plot.dot(lastOfFailed, {
+        x: 'step',
+        y: 'value',
+        symbol: 'times',
+        stroke: OUTCOME_COLOURS.failed,
+        r: 4,
+        title: 'name',
+        className: 'failed-trial-ends',
       }),
       Plot.line(best, {
         x: 'step',

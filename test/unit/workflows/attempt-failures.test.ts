@@ -95,6 +95,44 @@ const cases: [string, unknown, AttemptVerdict][] = [
     { kind: 'failed', reason: 'exit 3: boom', exitCode: 3, cause: 'boom', notRunnable: false, worker: 'hostB-gpu1' },
   ],
   [
+    'a failing command that reported steps: its curve comes along, and a malformed one does not',
+    activityFailed(
+      attemptFailure.commandFailed('exit 3: diverged', {
+        exitCode: 3,
+        signal: null,
+        stderrTail: 'diverged',
+        cause: 'diverged',
+        curve: [
+          [1, 0.5],
+          [2, 9e9],
+        ],
+      }),
+    ),
+    {
+      kind: 'failed',
+      reason: 'exit 3: diverged',
+      exitCode: 3,
+      cause: 'diverged',
+      notRunnable: false,
+      worker: 'hostB-gpu1',
+      curve: [
+        [1, 0.5],
+        [2, 9e9],
+      ],
+    },
+  ],
+  [
+    'a failure whose curve is not pairs of numbers: no curve',
+    activityFailed(
+      ApplicationFailure.create({
+        type: FAILURE_TYPES.commandFailed,
+        message: 'exit 3',
+        details: [{ exitCode: 3, curve: [[1, 'nan']] }],
+      }),
+    ),
+    { kind: 'failed', reason: 'exit 3', exitCode: 3, notRunnable: false, worker: 'hostB-gpu1' },
+  ],
+  [
     'command not found',
     activityFailed(commandFailed(127)),
     { kind: 'failed', reason: 'exit 127: boom', exitCode: 127, cause: 'boom', notRunnable: true, worker: 'hostB-gpu1' },
