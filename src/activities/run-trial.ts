@@ -14,7 +14,7 @@ import { lineSplitter } from '../host/line-splitter.js';
 import { fillTrialDir } from '../sweep-spec/render.js';
 import { logFileName, trialWorkflowId } from '../temporal/names.js';
 import { attemptFailure, FAILURE_TYPES } from '../workflows/attempt-failures.js';
-import type { AttemptStarted } from '../workflows/messages.js';
+import type { AttemptStarted, StartClaim } from '../workflows/messages.js';
 import type {
   CacheUpdate,
   LegacyRunTrialInput,
@@ -65,6 +65,8 @@ export interface TrialRunnerDeps {
   readonly permits: (shape: TrialShape) => { handedBack(): void; trialEnded(): void };
   /** A `--python module:Class` worker's class process: its class's trials are `run(**params)` calls in it. */
   readonly workerClass?: WorkerClassHost;
+  /** Asks the sweep whether a trial may start now, while its start gate is up (`claimStart` Update). */
+  readonly claimStart: (sweepId: string, index: number) => Promise<StartClaim>;
   /** Tells the trial workflow its attempt has been running for a heartbeat (Web UI state); fire and forget. */
   readonly announceStart: (trialId: string, runId: string, started: AttemptStarted) => void;
 }
@@ -260,6 +262,8 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
       // Every attempt starts with all updates so far, before its command starts: a fresh file, so a process
       // never sees an update twice and a rescheduled attempt sees them all again.
       initialUpdates = await fetchAllUpdates(sweepId);
+      // Read with the updates: a paused sweep, or one over its max parallel, says whether this trial starts now.
+      if (deps.updates.gateUp(sweepId)) await claimStart(sweepId, index);
       writeFileSync(updatesFile, initialUpdates.map(updateLine).join(''));
       updateVersion = initialUpdates.at(-1)?.version ?? 0;
       // Registered before the command starts, so a successor on this queue knows of every attempt that ran.
@@ -459,6 +463,17 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
     if (deps.workerClass) return deps.workerClass;
     const reason = `runs no Python worker class (start one with --python ${workerClass.ref})`;
     throw attemptFailure.handedBack(`${deps.workerName} ${reason}; back to the pool`, { reason, never: true });
+  }
+
+  /** Asks the sweep whether trial `index` may start; refused (or unanswered), the trial waits to be woken. */
+  async function claimStart(sweepId: string, index: number): Promise<void> {
+    let claim: StartClaim;
+    try {
+      claim = await deps.claimStart(sweepId, index);
+    } catch (error) {
+      throw attemptFailure.held(`could not ask sweep ${sweepId} whether it may start: ${(error as Error).message}`);
+    }
+    if (!claim.granted) throw attemptFailure.held(claim.reason);
   }
 
   async function fetchAllUpdates(sweepId: string): Promise<readonly CacheUpdate[]> {

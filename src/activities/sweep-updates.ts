@@ -2,8 +2,11 @@ import type { CacheUpdate } from '../workflows/types.js';
 
 /** Where a worker reads a sweep's cache updates from. */
 export interface UpdateSource {
-  /** The latest version, from the sweep's memo: the server answers it without waking a workflow worker. */
-  latestVersion(sweepId: string): Promise<number>;
+  /**
+   * From the sweep's memo, which the server answers without waking a workflow worker: the latest version, and
+   * whether its start gate is up (a trial must ask the sweep before it starts).
+   */
+  latest(sweepId: string): Promise<{ readonly version: number; readonly gateUp: boolean }>;
   /** The updates after `version`, in order (a query to the sweep). */
   updatesSince(sweepId: string, version: number): Promise<CacheUpdate[]>;
 }
@@ -17,6 +20,7 @@ type Listener = (updates: readonly CacheUpdate[]) => void;
  */
 export class SweepUpdates {
   private readonly known = new Map<string, readonly CacheUpdate[]>();
+  private readonly gates = new Map<string, boolean>();
   private readonly followers = new Map<string, { readonly notify: Set<Listener>; readonly timer: NodeJS.Timeout }>();
 
   constructor(
@@ -27,6 +31,11 @@ export class SweepUpdates {
   /** Every update recorded before this call: what a trial must have before its command starts. */
   current(sweepId: string): Promise<readonly CacheUpdate[]> {
     return this.fetch(sweepId);
+  }
+
+  /** Whether the sweep's start gate was up at the last read (`current` reads it afresh). */
+  gateUp(sweepId: string): boolean {
+    return this.gates.get(sweepId) ?? false;
   }
 
   /**
@@ -58,11 +67,13 @@ export class SweepUpdates {
       this.followers.delete(sweepId);
       // Nobody here runs its trials any more; a later trial reads afresh.
       this.known.delete(sweepId);
+      this.gates.delete(sweepId);
     };
   }
 
   private async fetch(sweepId: string): Promise<readonly CacheUpdate[]> {
-    const latest = await this.source.latestVersion(sweepId);
+    const { version: latest, gateUp } = await this.source.latest(sweepId);
+    this.gates.set(sweepId, gateUp);
     const have = this.known.get(sweepId) ?? [];
     if (latest <= have.length) return have;
     const fresh = await this.source.updatesSince(sweepId, have.length);

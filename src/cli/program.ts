@@ -21,6 +21,7 @@ import { registerSignalCommand } from './commands/signal.js';
 import { registerWaitCommand } from './commands/wait.js';
 import { registerPythonPathCommand } from './commands/python-path.js';
 import { registerReportCommand } from './commands/report.js';
+import { registerSteerCommands } from './commands/steer.js';
 import { sweepVersion } from './version.js';
 
 /** The `sweep` command tree. Parsing errors surface as CommanderError; index.ts turns them into exit codes. */
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerWaitCommand(program);
   registerLogsCommand(program);
   registerCancelCommand(program);
+  registerSteerCommands(program);
   registerRetryCommand(program);
   registerSignalCommand(program);
   registerListCommand(program);

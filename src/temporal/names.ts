@@ -81,6 +81,12 @@ export function logFileName(sweepId: string, attempt: number, stream: 'stdout' |
 /** The sweep memo key holding its latest cache update's version (0 or absent: none yet). */
 export const UPDATE_VERSION_MEMO = 'updateVersion';
 
+/**
+ * The sweep memo key that tells workers to ask the sweep before a trial starts (`{paused, maxParallel}`), set
+ * only while it is paused or has more trials in flight than its max parallel; absent, a trial starts unasked.
+ */
+export const SWEEP_GATE_MEMO = 'startGate';
+
 /** A worker's Temporal identity, `hostB-gpu1#4242`: its queue, and the process that serves it now. */
 export function workerIdentity(queue: string, pid: number): string {
   return `${queue}#${pid}`;

@@ -13,11 +13,12 @@ import { ServerWatch } from '../activities/server-watch.js';
 import { TrialRegistry } from '../activities/trial-registry.js';
 import { connectRetrying, OutageReporter } from '../temporal/connect-retrying.js';
 import { connectClient, connectionOptions, type ConnectionConfig } from '../temporal/connection-config.js';
-import { attemptStartedSignal, updatesSinceQuery } from '../workflows/messages.js';
+import { attemptStartedSignal, claimStartUpdate, updatesSinceQuery } from '../workflows/messages.js';
 import { reportLeftAttempts, type TakeoverReport } from './queue-takeover.js';
 import {
   classQueue,
   shapeQueue,
+  SWEEP_GATE_MEMO,
   UPDATE_VERSION_MEMO,
   workerClassLabel,
   workerIdentity,
@@ -204,6 +205,10 @@ export async function runTrialWorker(options: TrialWorkerOptions): Promise<void>
     heartbeatEveryMs: 1000,
     serverWatch,
     registry,
+    claimStart: (sweepId, index) =>
+      client.connection.withDeadline(Date.now() + 10_000, () =>
+        client.workflow.getHandle(sweepId).executeUpdate(claimStartUpdate, { args: [{ index }] }),
+      ),
     announceStart: (trialId, runId, started) => {
       client.workflow
         .getHandle(trialId, runId)
@@ -215,12 +220,16 @@ export async function runTrialWorker(options: TrialWorkerOptions): Promise<void>
     // Running trials of a sweep share one check every half second.
     updates: new SweepUpdates(
       {
-        latestVersion: async (sweepId) => {
+        latest: async (sweepId) => {
           const { memo } = await client.connection.withDeadline(Date.now() + 5000, () =>
             client.workflow.getHandle(sweepId).describe(),
           );
           const version = memo?.[UPDATE_VERSION_MEMO];
-          return typeof version === 'number' ? version : 0;
+          const gate = memo?.[SWEEP_GATE_MEMO];
+          return {
+            version: typeof version === 'number' ? version : 0,
+            gateUp: typeof gate === 'object' && gate !== null,
+          };
         },
         updatesSince: (sweepId, since) =>
           client.connection.withDeadline(Date.now() + 5000, () =>

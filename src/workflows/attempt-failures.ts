@@ -26,6 +26,8 @@ export const FAILURE_TYPES = {
   workerLost: 'WorkerLost',
   /** A trial held ready on a busy worker went back to the pool before its process started: not an attempt. */
   handedBack: 'TrialHandedBack',
+  /** The sweep's start gate said not now (paused, or at its max parallel): the trial waits to be woken. */
+  held: 'TrialHeld',
 } as const;
 
 export interface CommandFailedDetails {
@@ -84,6 +86,14 @@ export const attemptFailure = {
       ...(fit ? { details: [fit] } : {}),
     });
   },
+  /** Benign as a hand-back: the sweep held the trial before its process started. */
+  held(message: string): ApplicationFailure {
+    return ApplicationFailure.create({
+      type: FAILURE_TYPES.held,
+      message,
+      category: ApplicationFailureCategory.BENIGN,
+    });
+  },
 };
 
 /** Why a worker gave a trial back without running it: what it needs that the worker lacks. */
@@ -98,6 +108,8 @@ export interface HandedBackDetails {
 export type AttemptVerdict =
   /** Never started: the same attempt goes back to the pool; `fit` says why, when it did not fit. */
   | { readonly kind: 'handed-back'; readonly fit?: HandedBackDetails }
+  /** Never started: the sweep holds it (paused, or at its max parallel) until it says a slot may be free. */
+  | { readonly kind: 'held'; readonly reason: string }
   /** The worker went away: the next attempt starts at once from `resume` and does not count as a retry. */
   | {
       readonly kind: 'lost';
@@ -186,6 +198,8 @@ export function classifyAttempt(error: unknown, context: ClassifyContext): Attem
   }
   const first: unknown = cause.details?.[0];
   switch (cause.type) {
+    case FAILURE_TYPES.held:
+      return { kind: 'held', reason: cause.message };
     case FAILURE_TYPES.handedBack: {
       const fit = first as Partial<HandedBackDetails> | undefined;
       return typeof fit?.reason === 'string'

@@ -15,15 +15,32 @@ import {
 } from '@temporalio/workflow';
 import { trialCount } from '../sweep-spec/expand.js';
 import { renderTrial } from '../sweep-spec/render.js';
-import { trialWorkflowId, UPDATE_VERSION_MEMO } from '../temporal/names.js';
+import { SWEEP_GATE_MEMO, trialWorkflowId, UPDATE_VERSION_MEMO } from '../temporal/names.js';
 import { sweepIdKey, sweepStateKey, trialIndexKey, trialStateKey } from '../temporal/search-attributes.js';
 import {
   broadcastUpdate,
+  changeSweepUpdate,
+  claimStartUpdate,
+  startGateOpenedSignal,
+  sweepChangesQuery,
   sweepProgressQuery,
   trialFinishedSignal,
+  trialStoppedSignal,
   updatesSinceQuery,
   type TrialFinished,
 } from './messages.js';
+import {
+  applyChange,
+  changeProblem,
+  decideStart,
+  gateIsUp,
+  MAX_CHANGE_LOG,
+  wakeCount,
+  type SweepChangeRecord,
+  type SweepChangeRequest,
+  type SweepSettings,
+  type TrialStanding,
+} from './sweep-changes.js';
 import { jsonBytes, updateProblem } from './update-limits.js';
 import { planTrial } from './trial-plan.js';
 import { trialWorkflow } from './trial-workflow.js';
@@ -64,9 +81,27 @@ class SweepRun {
   readonly updates: CacheUpdate[];
   private updateBytes: number;
   private changed = false;
+  settings: SweepSettings;
+  readonly changes: SweepChangeRecord[];
+  /** Trials in flight the start gate refused: they wait for `startGateOpened`. */
+  readonly held: Set<number>;
+  /** Trials stopped by the user before they started: never started, counted cancelled. */
+  readonly skipped: Set<number>;
+  /** As the memo says (it may come from the run before continue-as-new): it is written only when it moves. */
+  private gateUp =
+    typeof workflowInfo().memo?.[SWEEP_GATE_MEMO] === 'object' && workflowInfo().memo?.[SWEEP_GATE_MEMO] !== null;
 
   constructor(private readonly input: SweepInput) {
     const carried = input.carried;
+    this.settings = carried?.settings ?? {
+      paused: false,
+      maxParallel: input.options.window,
+      retries: input.spec.retries,
+      ...(input.spec.timeoutSeconds === undefined ? {} : { timeoutSeconds: input.spec.timeoutSeconds }),
+    };
+    this.changes = [...(carried?.changes ?? [])];
+    this.held = new Set(carried?.held ?? []);
+    this.skipped = new Set(carried?.skipped ?? []);
     this.nextIndex = carried?.nextIndex ?? 0;
     this.running = new Set(carried?.running ?? []);
     const total = input.indices?.length ?? trialCount(input.spec);
@@ -107,13 +142,107 @@ class SweepRun {
       startedAt: this.startedAt,
       runs: this.runs,
       updateVersion: this.updates.length,
+      settings: this.settings,
+      changeCount: this.changes.length,
     };
   }
 
   /** What the next run after continue-as-new starts from. */
   carried(): NonNullable<SweepInput['carried']> {
-    const { sweepId: _sweepId, state: _state, ...carried } = this.progress('running');
-    return { ...carried, updates: this.updates };
+    const { sweepId: _sweepId, state: _state, changeCount: _count, ...carried } = this.progress('running');
+    return {
+      ...carried,
+      updates: this.updates,
+      settings: this.settings,
+      changes: this.changes,
+      held: [...this.held],
+      skipped: [...this.skipped],
+    };
+  }
+
+  /** Where trial `index` is: in flight, not started yet, ended, or not one of this sweep's. */
+  standing(index: number): TrialStanding {
+    if (this.running.has(index)) return 'running';
+    if (this.skipped.has(index)) return 'ended';
+    const ordinal = this.input.indices ? this.input.indices.indexOf(index) : index < this.counts.total ? index : -1;
+    if (ordinal < 0) return 'no-such-trial';
+    return ordinal >= this.nextIndex ? 'not-started' : 'ended';
+  }
+
+  validateChange(request: SweepChangeRequest): void {
+    if (this.changes.some((record) => record.id === request?.id)) return;
+    const problem = changeProblem(request, this.settings, (index) => this.standing(index));
+    if (problem) throw new Error(problem);
+  }
+
+  /** Applies an accepted change and records it with who asked; a repeated ID gets the first record back. */
+  async change(request: SweepChangeRequest): Promise<SweepChangeRecord> {
+    const earlier = this.changes.find((record) => record.id === request.id);
+    if (earlier) return earlier;
+    const { change } = request;
+    let result: string;
+    if (change.kind === 'stop-trial') {
+      result = await this.stopTrial(change.index, request.by);
+    } else {
+      const applied = applyChange(this.settings, change);
+      this.settings = applied.settings;
+      result = applied.result;
+    }
+    const record: SweepChangeRecord = { id: request.id, by: request.by, at: Date.now(), change, result };
+    this.changes.push(record);
+    if (this.changes.length > MAX_CHANGE_LOG) this.changes.splice(0, this.changes.length - MAX_CHANGE_LOG);
+    this.changed = true;
+    await this.refreshGate();
+    return record;
+  }
+
+  private async stopTrial(index: number, by: string): Promise<string> {
+    if (this.standing(index) === 'not-started') {
+      this.skipped.add(index);
+      this.counts.cancelled++;
+      return `trial ${index} will not start (stopped by ${by})`;
+    }
+    const trial = getExternalWorkflowHandle(trialWorkflowId(this.input.sweepId, index));
+    // The reason first, then the cancellation: the trial records who stopped it, and it is not a failure.
+    await trial.signal(trialStoppedSignal, { by });
+    await trial.cancel();
+    return `trial ${index} stopped by ${by}`;
+  }
+
+  /** A worker asks to start trial `index` while the gate is up. */
+  claimStart(index: number): { granted: true } | { granted: false; reason: string } {
+    if (!this.gateUp) {
+      this.held.delete(index);
+      return { granted: true };
+    }
+    const decision = decideStart(this.settings, index, this.running, this.held);
+    if (decision.granted) this.held.delete(index);
+    else if (this.running.has(index)) this.held.add(index);
+    return decision;
+  }
+
+  /**
+   * Raises or lowers the start gate as the trials in flight and the settings change, tells workers through the
+   * memo when it moves, and wakes as many held trials as may start now.
+   */
+  async refreshGate(): Promise<void> {
+    for (const index of this.held) if (!this.running.has(index)) this.held.delete(index);
+    const up = gateIsUp(this.settings, this.running.size);
+    if (up !== this.gateUp) {
+      this.gateUp = up;
+      upsertMemo({
+        [SWEEP_GATE_MEMO]: up ? { paused: this.settings.paused, maxParallel: this.settings.maxParallel } : null,
+      });
+    }
+    const wake = [...this.held].slice(0, wakeCount(this.settings, this.running.size, this.held.size));
+    if (!up) this.held.clear();
+    await Promise.all(
+      wake.map((index) =>
+        getExternalWorkflowHandle(trialWorkflowId(this.input.sweepId, index))
+          .signal(startGateOpenedSignal)
+          .catch(() => undefined),
+      ),
+    );
   }
 
   onTrialFinished(message: TrialFinished): void {
@@ -143,11 +272,17 @@ class SweepRun {
   /** Starts trials until the window is full; children outlive this run (ABANDON) so continue-as-new keeps them. */
   async fillWindow(): Promise<void> {
     const starting: Promise<unknown>[] = [];
-    while (this.running.size < this.input.options.window && this.nextIndex < this.counts.total) {
+    if (this.settings.paused) return;
+    const { retries, timeoutSeconds } = this.settings;
+    // `sweep edit --retries/--timeout` apply to the trials that start from now on.
+    const { timeoutSeconds: _spec, ...rest } = this.input.spec;
+    const spec = { ...rest, retries, ...(timeoutSeconds === undefined ? {} : { timeoutSeconds }) };
+    while (this.running.size < this.settings.maxParallel && this.nextIndex < this.counts.total) {
       const ordinal = this.nextIndex++;
       const index = this.input.indices ? (this.input.indices[ordinal] ?? ordinal) : ordinal;
+      if (this.skipped.has(index)) continue;
       this.running.add(index);
-      const plan = planTrial(this.input.spec, index, this.input.sweepId, this.input.options);
+      const plan = planTrial(spec, index, this.input.sweepId, this.input.options);
       starting.push(
         startChild(trialWorkflow, {
           workflowId: trialWorkflowId(this.input.sweepId, index),
@@ -182,9 +317,13 @@ class SweepRun {
     const best = this.best
       ? ` · best ${this.input.spec.metric?.name} ${this.best.value} (trial ${this.best.index})`
       : '';
+    const { paused, maxParallel } = this.settings;
+    const steering = state === 'running' ? `${paused ? ' · **paused**' : ''} · max parallel ${maxParallel}` : '';
+    const last = this.changes.at(-1);
+    const changed = last ? `\n\nlast change: ${last.result} (${last.by}, ${new Date(last.at).toISOString()})` : '';
     return (
       `**${state}** · ${total} trials: ${succeeded} succeeded, ${failed} failed, ${cancelled} cancelled, ` +
-      `${this.running.size} in flight, ${queued} not started${best}`
+      `${this.running.size} in flight, ${queued} not started${best}${steering}${changed}`
     );
   }
 
@@ -215,6 +354,14 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepResult> {
       run.validateUpdate(data);
     },
   });
+  setHandler(changeSweepUpdate, (request) => run.change(request), {
+    validator: (request: SweepChangeRequest) => {
+      if (finished) throw new Error('the sweep has ended; there is nothing left to change');
+      run.validateChange(request);
+    },
+  });
+  setHandler(sweepChangesQuery, () => ({ settings: run.settings, changes: run.changes }));
+  setHandler(claimStartUpdate, ({ index }) => run.claimStart(index));
   if (run.updates.length > 0) publishUpdateVersion(run.updates.length);
   upsertSearchAttributes([
     { key: sweepIdKey, value: input.sweepId },
@@ -232,6 +379,7 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepResult> {
   try {
     while (!run.done) {
       await run.fillWindow();
+      await run.refreshGate();
       setCurrentDetails(run.describe('running'));
       if (run.shouldContinueAsNew()) {
         await condition(allHandlersFinished);

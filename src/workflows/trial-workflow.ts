@@ -2,6 +2,7 @@ import {
   ActivityCancellationType,
   ApplicationFailure,
   CancellationScope,
+  condition,
   getExternalWorkflowHandle,
   isCancellation,
   patched,
@@ -15,7 +16,14 @@ import type { createTrialActivities } from '../activities/run-trial.js';
 import { trialQueue } from '../temporal/names.js';
 import { gpuQueueKey, trialStateKey } from '../temporal/search-attributes.js';
 import { classifyAttempt } from './attempt-failures.js';
-import { attemptStartedSignal, trialFinishedSignal, trialStatusQuery, type TrialFinished } from './messages.js';
+import {
+  attemptStartedSignal,
+  startGateOpenedSignal,
+  trialFinishedSignal,
+  trialStatusQuery,
+  trialStoppedSignal,
+  type TrialFinished,
+} from './messages.js';
 import { planTrial } from './trial-plan.js';
 import { shapeOf } from './resource-request.js';
 import type {
@@ -30,6 +38,8 @@ import type {
 type TrialActivities = ReturnType<typeof createTrialActivities>;
 
 const MAX_BACKOFF_SECONDS = 60;
+/** A trial the sweep held asks again when woken, or after this long in case the wake-up went astray. */
+const HELD_RECHECK = '30s';
 /** The memo key saying what a trial that does not fit waits for (cleared once an attempt runs). */
 const WAITING_FOR_MEMO = 'waitingFor';
 /** Older runs retried exits 126 and 127 like any failure; runs that pass this marker do not. */
@@ -76,6 +86,11 @@ export async function trialWorkflow(input: TrialInput | LegacyTrialInput): Promi
   /** The curve of the last attempt that failed with one: a failed trial shows where it went wrong. */
   let failedCurve: TrialSummary['curve'];
   let lost = 0;
+  /** Who stopped the trial (`sweep stop`): its cancellation is then theirs, and says so. */
+  let stoppedBy: string | undefined;
+  setHandler(trialStoppedSignal, ({ by }) => void (stoppedBy = by));
+  let gateOpened = false;
+  setHandler(startGateOpenedSignal, () => void (gateOpened = true));
   for (; ; attempt++) {
     const { runTrial } = proxyActivities<TrialActivities>({
       // Matching is by queue: the number of GPUs picks the queue, and only workers with that many poll it; a
@@ -117,6 +132,12 @@ export async function trialWorkflow(input: TrialInput | LegacyTrialInput): Promi
       if (verdict.kind === 'cancelled') {
         attempts.push({ attempt, outcome: 'cancelled', endedAt });
         return await finish('cancelled');
+      }
+      if (verdict.kind === 'held') {
+        attempt--;
+        noteWaitingFor(verdict.reason);
+        if (await heldUntilCancelled()) return await finish('cancelled');
+        continue;
       }
       if (verdict.kind === 'handed-back') {
         // Never started: the same attempt goes back to the pool, for whichever slot frees first.
@@ -177,6 +198,19 @@ export async function trialWorkflow(input: TrialInput | LegacyTrialInput): Promi
     }
   }
 
+  /** Waits until the sweep wakes it (or a while); true when the trial was cancelled meanwhile. */
+  async function heldUntilCancelled(): Promise<boolean> {
+    try {
+      // A wake-up that came while the attempt was still on its way back counts: at worst one more ask.
+      await condition(() => gateOpened, HELD_RECHECK);
+      gateOpened = false;
+      return false;
+    } catch (error) {
+      if (isCancellation(error)) return true;
+      throw error;
+    }
+  }
+
   /** A pause between attempts; true when the trial was cancelled during it (it then ends like any other). */
   async function pausedUntilCancelled(seconds: number): Promise<boolean> {
     try {
@@ -209,6 +243,7 @@ export async function trialWorkflow(input: TrialInput | LegacyTrialInput): Promi
     exitCode?: number,
     cause?: string,
   ): Promise<TrialSummary> {
+    if (state === 'cancelled' && stoppedBy) error = `stopped by ${stoppedBy}`;
     const summary: TrialSummary = {
       sweepId,
       index,

@@ -2,6 +2,7 @@
 import type { JsonValue, SweepSpec } from '../sweep-spec/spec-types.js';
 import type { TrialPlan } from './trial-plan.js';
 import type { MetricValues } from './metric-values.js';
+import type { SweepChangeRecord, SweepSettings } from './sweep-changes.js';
 
 export type TrialState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 export type SweepState = 'running' | 'completed' | 'failed' | 'cancelled';
@@ -185,6 +186,10 @@ export interface SweepProgress {
   readonly runs: number;
   /** The latest cache update's version (0: none yet). */
   readonly updateVersion: number;
+  /** What `sweep pause|resume|edit` have set (absent from sweeps started before they existed). */
+  readonly settings?: SweepSettings;
+  /** How many changes the sweep has accepted (`sweep status` lists them). */
+  readonly changeCount?: number;
 }
 
 export interface SweepInput {
@@ -194,5 +199,10 @@ export interface SweepInput {
   /** Only these trial indices (a retry of failed trials); all of the spec's when absent. */
   readonly indices?: readonly number[];
   /** Carried across continue-as-new. */
-  readonly carried?: Omit<SweepProgress, 'sweepId' | 'state'> & { readonly updates: readonly CacheUpdate[] };
+  readonly carried?: Omit<SweepProgress, 'sweepId' | 'state'> & {
+    readonly updates: readonly CacheUpdate[];
+    readonly changes?: readonly SweepChangeRecord[];
+    readonly held?: readonly number[];
+    readonly skipped?: readonly number[];
+  };
 }

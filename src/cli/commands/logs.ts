@@ -10,7 +10,6 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { ConfigError, ExitError } from '../../errors.js';
 import { defaultDataDir } from '../../server/data-dir.js';
-import { trialCount } from '../../sweep-spec/expand.js';
 import { renderTrial } from '../../sweep-spec/render.js';
 import { logFileName, trialWorkflowId } from '../../temporal/names.js';
 import { parseCount } from '../option-parsers.js';
@@ -18,6 +17,7 @@ import { writeOut } from '../output.js';
 import { sweepMemo } from '../sweep-client.js';
 import { sweepCommand } from '../sweep-command.js';
 import { withClient } from '../with-client.js';
+import { trialIndexOf } from '../trial-ref.js';
 
 interface LogsOptions extends RemoteHostsOptions {
   follow: boolean;
@@ -91,14 +91,7 @@ export function registerLogsCommand(program: Command): void {
     .action(async (sweepId: string, trial: string, options: LogsOptions, command: Command) =>
       withClient(command, async (client) => {
         const memo = await sweepMemo(client, sweepId);
-        const total = trialCount(memo.spec);
-        const index = /^\d+$/.test(trial)
-          ? Number(trial)
-          : Array.from({ length: Math.min(total, 100_000) }, (_, i) => i).find(
-              (i) => renderTrial(memo.spec, i).name === trial,
-            );
-        if (index === undefined || index >= total)
-          throw new ConfigError([`${trial}: no such trial in ${sweepId} (0..${total - 1})`]);
+        const index = trialIndexOf(memo.spec, sweepId, trial);
         const trialName = renderTrial(memo.spec, index).name;
         const directorySweepId = memo.options.origin ?? sweepId;
         const localDir = join(

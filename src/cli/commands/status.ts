@@ -1,3 +1,5 @@
+import { sweepChanges } from '../sweep-steering.js';
+import { describeSettings } from '../../workflows/sweep-changes.js';
 import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import { ConfigError } from '../../errors.js';
@@ -61,6 +63,9 @@ function describeGpuIdle(gpu: GpuIdle): string {
   );
 }
 
+/** The latest changes `status` lists (`--json` has them all). */
+const SHOWN_CHANGES = 10;
+
 export async function showStatus(client: Client, sweepId: string | undefined, json: boolean): Promise<void> {
   const id = sweepId ? await resolveSweepId(client, sweepId) : await latestRunningSweep(client);
   const memo = await sweepMemo(client, id);
@@ -87,12 +92,24 @@ export async function showStatus(client: Client, sweepId: string | undefined, js
   const queued = unfinished - running;
   const waiting = waitingLines(live);
   const gpu = (await sweepTimeline(client, id, memo, progress.startedAt, live)).idle;
+  const changes = progress.changeCount ? (await sweepChanges(client, id)).changes : [];
   if (json) {
     // What the text shows; without a worker to ask, how many trials run and how many wait is unknown.
     const counts = fromVisibility ? progress.counts : { ...progress.counts, running, waiting: queued };
     const metric = memo.spec.metric;
     const gpuIdle = { wallMs: gpu.wallMs, idleMs: gpu.idleMs, idleShare: gpu.idleShare, workers: gpu.workers };
-    const view = { ...progress, counts, metric, trials: live, waiting, gpuIdle, fromVisibility, noWorker, nowhere };
+    const view = {
+      ...progress,
+      counts,
+      metric,
+      trials: live,
+      waiting,
+      gpuIdle,
+      fromVisibility,
+      noWorker,
+      nowhere,
+      changes,
+    };
     process.stdout.write(`${JSON.stringify(view)}\n`);
     return;
   }
@@ -113,6 +130,12 @@ export async function showStatus(client: Client, sweepId: string | undefined, js
   if (progress.best)
     lines.push(`  best ${memo.spec.metric?.name}: ${progress.best.value} (trial ${progress.best.index})`);
   if (gpu.workers.length > 0) lines.push(`  ${describeGpuIdle(gpu)}`);
+  if (progress.settings && changes.length > 0) {
+    lines.push(`  settings: ${describeSettings(progress.settings)} (${changes.length} change(s); latest last)`);
+    for (const change of changes.slice(-SHOWN_CHANGES)) {
+      lines.push(`    ${new Date(change.at).toISOString()}  ${change.result} · by ${change.by}`);
+    }
+  }
   if (progress.updateVersion > 0) {
     const acknowledged = live.filter((trial) => trial.progress?.updateVersion === progress.updateVersion).length;
     lines.push(

@@ -7,10 +7,11 @@ import type { CacheUpdate } from '../../../src/workflows/types.js';
 function source() {
   const updates: CacheUpdate[] = [];
   const calls = { describes: 0, queries: 0 };
+  const gate = { up: false };
   const read: UpdateSource = {
-    latestVersion: () => {
+    latest: () => {
       calls.describes++;
-      return Promise.resolve(updates.length);
+      return Promise.resolve({ version: updates.length, gateUp: gate.up });
     },
     updatesSince: (_sweepId, version) => {
       calls.queries++;
@@ -18,7 +19,7 @@ function source() {
     },
   };
   const record = () => updates.push({ version: updates.length + 1, at: 0, data: { n: updates.length + 1 } });
-  return { read, record, calls };
+  return { read, record, calls, gate };
 }
 
 test('a worker queries a sweep only when its update version moved', async () => {
@@ -63,7 +64,7 @@ test('a failed check is skipped, and the next one delivers', async () => {
   let fail = true;
   const cache = new SweepUpdates(
     {
-      latestVersion: () => (fail ? Promise.reject(new Error('unreachable')) : Promise.resolve(1)),
+      latest: () => (fail ? Promise.reject(new Error('unreachable')) : Promise.resolve({ version: 1, gateUp: false })),
       updatesSince: () => Promise.resolve([{ version: 1, at: 0, data: {} }]),
     },
     5,
@@ -77,4 +78,17 @@ test('a failed check is skipped, and the next one delivers', async () => {
   while (delivered === 0) await new Promise((resolve) => setTimeout(resolve, 5));
   stop();
   assert.equal(delivered, 1);
+});
+
+test('the start gate is read with the version, afresh at each check before a trial starts', async () => {
+  const sweep = source();
+  const cache = new SweepUpdates(sweep.read, 1000);
+  assert.equal(cache.gateUp('s'), false, 'unknown until read');
+  await cache.current('s');
+  assert.equal(cache.gateUp('s'), false);
+  sweep.gate.up = true;
+  assert.equal(cache.gateUp('s'), false, 'the last read, until the next');
+  await cache.current('s');
+  assert.equal(cache.gateUp('s'), true);
+  assert.deepEqual(sweep.calls, { describes: 2, queries: 0 }, 'no query for it: the describe carries it');
 });

@@ -1,0 +1,190 @@
+// Changes to a running sweep (`sweep pause`, `resume`, `edit`, `stop`): what each may be, whether it is valid now,
+// and what it does to the sweep's settings. Pure and deterministic: the sweep workflow runs it, in its Update's
+// validator (a refused change never enters history) and its handler (an accepted one is recorded with who asked).
+
+/** A change as the CLI or the TypeScript API asks for it. */
+export type SweepChange =
+  /** No new trial starts; running ones finish. */
+  | { readonly kind: 'pause' }
+  | { readonly kind: 'resume' }
+  /** For trials not started yet (`maxParallel` at once: lowering it lets running trials finish). */
+  | {
+      readonly kind: 'set';
+      readonly maxParallel?: number;
+      readonly retries?: number;
+      /** Seconds per attempt; null: no timeout. */
+      readonly timeoutSeconds?: number | null;
+    }
+  /** One trial ends as cancelled, recorded as stopped by the user: running, it is cancelled; not started, skipped. */
+  | { readonly kind: 'stop-trial'; readonly index: number };
+
+export interface SweepChangeRequest {
+  /** Chosen by the client and kept with the change: a retried request returns the first one's record. */
+  readonly id: string;
+  /** `$USER@host`, or the API client's identity. */
+  readonly by: string;
+  readonly change: SweepChange;
+}
+
+export interface SweepChangeRecord {
+  readonly id: string;
+  readonly by: string;
+  /** When the sweep accepted it (workflow time, ms). */
+  readonly at: number;
+  readonly change: SweepChange;
+  /** What it changed, in words: `max parallel 4 → 1`. */
+  readonly result: string;
+}
+
+/** What a sweep's changes have set; the spec's values until a change says otherwise. */
+export interface SweepSettings {
+  readonly paused: boolean;
+  readonly maxParallel: number;
+  readonly retries: number;
+  readonly timeoutSeconds?: number;
+}
+
+/** Where a trial is, as far as the sweep knows: what `stop-trial` may do to it. */
+export type TrialStanding = 'running' | 'not-started' | 'ended' | 'no-such-trial';
+
+/** The most changes a sweep keeps in its log (each is small, and the log is carried across continue-as-new). */
+export const MAX_CHANGE_LOG = 500;
+export const MAX_PARALLEL_LIMIT = 10_000;
+export const MAX_RETRIES_LIMIT = 100;
+
+const isWhole = (value: unknown, min: number, max: number): value is number =>
+  typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max;
+
+/** Why `request` cannot be applied now; undefined when it can. The request is JSON from any client. */
+export function changeProblem(
+  request: SweepChangeRequest,
+  settings: SweepSettings,
+  standing: (index: number) => TrialStanding,
+): string | undefined {
+  if (typeof request?.id !== 'string' || request.id === '' || request.id.length > 200) {
+    return 'change id: expected a non-empty string of at most 200 characters';
+  }
+  if (typeof request.by !== 'string' || request.by === '' || request.by.length > 200) {
+    return 'by: expected who asks for the change, e.g. alice@hostA';
+  }
+  const change = request.change;
+  switch (change?.kind) {
+    case 'pause':
+      return settings.paused ? 'the sweep is already paused' : undefined;
+    case 'resume':
+      return settings.paused ? undefined : 'the sweep is not paused';
+    case 'set': {
+      const { maxParallel, retries, timeoutSeconds } = change;
+      if (maxParallel === undefined && retries === undefined && timeoutSeconds === undefined) {
+        return 'nothing to change: give max parallel, retries or timeout';
+      }
+      if (maxParallel !== undefined && !isWhole(maxParallel, 1, MAX_PARALLEL_LIMIT)) {
+        return `max parallel: expected a whole number from 1 to ${MAX_PARALLEL_LIMIT}, got ${JSON.stringify(maxParallel)}`;
+      }
+      if (retries !== undefined && !isWhole(retries, 0, MAX_RETRIES_LIMIT)) {
+        return `retries: expected a whole number from 0 to ${MAX_RETRIES_LIMIT}, got ${JSON.stringify(retries)}`;
+      }
+      if (
+        timeoutSeconds !== undefined &&
+        timeoutSeconds !== null &&
+        !(typeof timeoutSeconds === 'number' && Number.isFinite(timeoutSeconds) && timeoutSeconds > 0)
+      ) {
+        return `timeout: expected a positive duration, got ${JSON.stringify(timeoutSeconds)}`;
+      }
+      const same =
+        (maxParallel === undefined || maxParallel === settings.maxParallel) &&
+        (retries === undefined || retries === settings.retries) &&
+        (timeoutSeconds === undefined || (timeoutSeconds ?? undefined) === settings.timeoutSeconds);
+      if (same) return `nothing would change: ${describeSettings(settings)}`;
+      return undefined;
+    }
+    case 'stop-trial': {
+      if (!isWhole(change.index, 0, Number.MAX_SAFE_INTEGER)) {
+        return `trial: expected a trial index, got ${JSON.stringify(change.index)}`;
+      }
+      const where = standing(change.index);
+      if (where === 'no-such-trial') return `trial ${change.index}: the sweep has no such trial`;
+      if (where === 'ended') return `trial ${change.index} has already ended`;
+      return undefined;
+    }
+    default:
+      return `change: expected one of pause, resume, set, stop-trial; got ${JSON.stringify((change as { kind?: unknown })?.kind)}`;
+  }
+}
+
+function seconds(value: number | undefined): string {
+  return value === undefined ? 'none' : `${value}s`;
+}
+
+/** `max parallel 4, retries 0, timeout none` (and `paused`). */
+export function describeSettings(settings: SweepSettings): string {
+  const paused = settings.paused ? 'paused, ' : '';
+  return `${paused}max parallel ${settings.maxParallel}, retries ${settings.retries}, timeout ${seconds(settings.timeoutSeconds)}`;
+}
+
+/** The settings after `change` (valid by `changeProblem`), and what changed in words. */
+export function applyChange(
+  settings: SweepSettings,
+  change: Exclude<SweepChange, { kind: 'stop-trial' }>,
+): { settings: SweepSettings; result: string } {
+  switch (change.kind) {
+    case 'pause':
+      return { settings: { ...settings, paused: true }, result: 'paused: no new trial starts' };
+    case 'resume':
+      return { settings: { ...settings, paused: false }, result: 'resumed' };
+    case 'set': {
+      const said: string[] = [];
+      let next: SweepSettings = settings;
+      if (change.maxParallel !== undefined) {
+        said.push(`max parallel ${settings.maxParallel} → ${change.maxParallel}`);
+        next = { ...next, maxParallel: change.maxParallel };
+      }
+      if (change.retries !== undefined) {
+        said.push(`retries ${settings.retries} → ${change.retries}`);
+        next = { ...next, retries: change.retries };
+      }
+      if (change.timeoutSeconds !== undefined) {
+        const timeout = change.timeoutSeconds ?? undefined;
+        said.push(`timeout ${seconds(settings.timeoutSeconds)} → ${seconds(timeout)}`);
+        const { timeoutSeconds: _old, ...rest } = next;
+        next = timeout === undefined ? rest : { ...rest, timeoutSeconds: timeout };
+      }
+      return { settings: next, result: said.join(', ') };
+    }
+  }
+}
+
+/**
+ * The start gate: while a sweep is paused, or has more trials in flight than its max parallel (it was lowered),
+ * each trial asks before its process starts. In flight are trial workflows the sweep started, running or still
+ * queued for a slot; those it refused (`held`) wait. Unset otherwise: a trial then starts without asking.
+ */
+export function gateIsUp(settings: SweepSettings, inFlight: number): boolean {
+  return settings.paused || inFlight > settings.maxParallel;
+}
+
+/**
+ * Whether trial `index` may start now. `active` counts the trials in flight that were not refused: running, or
+ * on their way to a slot (the sweep cannot tell which), so the figure errs on the side of fewer at once.
+ */
+export function decideStart(
+  settings: SweepSettings,
+  index: number,
+  inFlight: ReadonlySet<number>,
+  held: ReadonlySet<number>,
+): { granted: true } | { granted: false; reason: string } {
+  if (!inFlight.has(index)) return { granted: false, reason: `trial ${index} is not in flight` };
+  if (settings.paused) return { granted: false, reason: 'the sweep is paused' };
+  let others = 0;
+  for (const each of inFlight) if (each !== index && !held.has(each)) others++;
+  return others < settings.maxParallel
+    ? { granted: true }
+    : { granted: false, reason: `the sweep runs at most ${settings.maxParallel} at once` };
+}
+
+/** How many held trials to wake now: as many as could start, or all once the gate is down. */
+export function wakeCount(settings: SweepSettings, inFlight: number, held: number): number {
+  if (!gateIsUp(settings, inFlight)) return held;
+  if (settings.paused) return 0;
+  return Math.max(0, Math.min(held, settings.maxParallel - (inFlight - held)));
+}

@@ -1,0 +1,200 @@
+// Steering a running sweep (`sweep edit | pause | resume | stop`) on a real server with real workers and trial
+// processes: what the processes' own records show, across continue-as-new (every ~100 history events here).
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { after, before, test } from 'node:test';
+import { Client, Connection } from '@temporalio/client';
+import { SweepControl } from '../../src/api/sweep-control.js';
+import { changeSweepUpdate, sweepChangesQuery, sweepProgressQuery } from '../../src/workflows/messages.js';
+import { TestCluster, type TrialRecord } from '../helpers/cluster.js';
+import { runSweep } from '../helpers/processes.js';
+import { sharedServerConfig } from '../helpers/temporal.js';
+
+let cluster: TestCluster;
+let client: Client;
+let connection: Connection;
+/** The CLI's own data directory: where it keeps the IDs of changes it has not heard back about. */
+let cliData: string;
+
+before(async () => {
+  cluster = new TestCluster(sharedServerConfig().address);
+  await Promise.all([cluster.startWorker('steer-a', 2), cluster.startWorker('steer-b', 2)]);
+  cliData = join(cluster.dir, 'cli-data');
+  mkdirSync(join(cliData, 'sweep'), { recursive: true });
+  connection = await Connection.connect({ address: cluster.address });
+  client = new Client({ connection });
+});
+
+after(async () => {
+  await cluster.stop();
+  await connection.close();
+});
+
+const steer = (args: readonly string[]) =>
+  runSweep(args, { env: { ...process.env, TEMPORAL_ADDRESS: cluster.address, XDG_DATA_HOME: cliData } });
+
+interface Span {
+  readonly trial: number;
+  readonly from: number;
+  readonly to: number;
+}
+
+function spans(records: readonly TrialRecord[]): Span[] {
+  return records
+    .filter((record) => record.event === 'start')
+    .map((start) => {
+      const end = records.find(
+        (record) => record.event === 'end' && record.trial === start.trial && record.attempt === start.attempt,
+      );
+      return { trial: start.trial, from: start.time, to: end?.time ?? Infinity };
+    });
+}
+
+/** How many ran at once, at the moment each of `these` started. */
+function concurrencyAtStarts(these: readonly Span[], all: readonly Span[]): number[] {
+  return these.map((span) => all.filter((other) => other.from <= span.from && other.to > span.from).length);
+}
+
+const runningNow = (records: readonly TrialRecord[]) => spans(records).filter((span) => span.to === Infinity).length;
+
+test('max parallel lowered and raised, pause and resume: the processes follow, and nothing runs twice', async () => {
+  const sweepId = await cluster.start('  x: {range: [0, 40]}\n  steps: 4\n  step_ms: 250', {
+    args: ['--continue-as-new-after', '100'],
+  });
+  const mine = () => cluster.records(sweepId);
+  await cluster.waitForRecords(() => runningNow(mine()) === 4);
+
+  const lowered = await steer(['edit', sweepId, '--max-parallel', '1']);
+  assert.equal(lowered.code, 0, lowered.stderr);
+  assert.match(lowered.stdout, /max parallel 64 → 1/);
+  const loweredAt = Date.now();
+  // The four running go on; from then on, a trial starts only alone.
+  await cluster.waitForRecords(
+    () => spans(mine()).filter((span) => span.from > loweredAt && span.to !== Infinity).length >= 2,
+  );
+  const afterLowering = spans(mine()).filter((span) => span.from > loweredAt);
+  assert.ok(
+    concurrencyAtStarts(afterLowering, spans(mine())).every((count) => count === 1),
+    `one at a time after lowering: ${JSON.stringify(concurrencyAtStarts(afterLowering, spans(mine())))}`,
+  );
+  assert.equal(
+    spans(mine()).filter((span) => span.from < loweredAt && span.to !== Infinity && span.to < loweredAt).length +
+      spans(mine()).filter((span) => span.from < loweredAt && span.to >= loweredAt).length,
+    spans(mine()).filter((span) => span.from < loweredAt).length,
+    'the trials running when it was lowered finished: none was killed',
+  );
+
+  const raised = await steer(['edit', sweepId, '--max-parallel', '4']);
+  assert.match(raised.stdout, /max parallel 1 → 4/, raised.stderr);
+  await cluster.waitForRecords(() => runningNow(mine()) === 4);
+
+  const paused = await steer(['pause', sweepId]);
+  assert.match(paused.stdout, /paused: no new trial starts/, paused.stderr);
+  const pausedAt = Date.now();
+  await cluster.waitForRecords(() => runningNow(mine()) === 0);
+  // Nothing may start while paused: the absence of starts is what is asserted, over a stretch of time.
+  await delay(5000);
+  const startedWhilePaused = spans(mine()).filter((span) => span.from > pausedAt + 300);
+  assert.deepEqual(startedWhilePaused, [], 'no trial started while paused');
+  const progress = await client.workflow.getHandle(sweepId).query(sweepProgressQuery);
+  assert.ok(progress.counts.succeeded < 40 && progress.settings?.paused === true);
+
+  const resumed = await steer(['resume', sweepId]);
+  assert.match(resumed.stdout, /resumed/, resumed.stderr);
+  const watched = await cluster.sweep(['watch', sweepId, '--no-tty']);
+  assert.equal(watched.code, 0, watched.stderr);
+  const all = spans(mine());
+  assert.equal(new Set(all.map((span) => span.trial)).size, 40);
+  assert.equal(all.length, 40, 'each trial ran once');
+  assert.ok(Math.max(...concurrencyAtStarts(all, all)) <= 4);
+
+  const { changes } = await client.workflow.getHandle(sweepId).query(sweepChangesQuery);
+  assert.deepEqual(
+    changes.map((change) => change.result),
+    ['max parallel 64 → 1', 'max parallel 1 → 4', 'paused: no new trial starts', 'resumed'],
+  );
+  assert.ok(
+    changes.every((change) => /^[^@\s]+@\S+$/.test(change.by)),
+    JSON.stringify(changes),
+  );
+  const status = await cluster.sweep(['status', sweepId]);
+  assert.match(status.stdout, /max parallel 1 → 4 · by \S+@\S+/);
+  assert.ok((progress.runs ?? 1) > 1, `continued as new meanwhile (run ${progress.runs})`);
+});
+
+test('stop one trial, running or not started: recorded as stopped by the user; the rest go on', async () => {
+  const sweepId = await cluster.start('  x: {range: [0, 8]}\n  steps: 12\n  step_ms: 250', {
+    settings: 'max_parallel: 2',
+  });
+  const mine = () => cluster.records(sweepId);
+  const first = await cluster.waitForRecords(() => runningNow(mine()) === 2);
+  const running = spans(first.filter((record) => record.sweep === sweepId)).find((span) => span.to === Infinity);
+  assert.ok(running);
+  const stoppedRunning = await steer(['stop', sweepId, String(running.trial)]);
+  assert.equal(stoppedRunning.code, 0, stoppedRunning.stderr);
+  assert.match(stoppedRunning.stdout, new RegExp(`trial ${running.trial} stopped by \\S+@\\S+`));
+  // The TypeScript API does the same.
+  const control = await SweepControl.connect(
+    { address: cluster.address, namespace: 'default', tls: false },
+    { by: 'bob@hostB', dataDir: join(cliData, 'sweep') },
+  );
+  const notStarted = await control.stop(sweepId, 7);
+  assert.equal(notStarted.result, 'trial 7 will not start (stopped by bob@hostB)');
+  await control.close();
+
+  // A refused change says why, exits 2, and changes nothing.
+  const refused = await steer(['resume', sweepId]);
+  assert.equal(refused.code, 2);
+  assert.match(refused.stderr, /change refused: the sweep is not paused/);
+  const again = await steer(['stop', sweepId, '7']);
+  assert.match(again.stderr, /trial 7 has already ended/);
+  const noSuch = await steer(['stop', sweepId, '99']);
+  assert.match(noSuch.stderr, /99: no such trial/);
+
+  const watched = await cluster.sweep(['watch', sweepId, '--no-tty']);
+  assert.equal(watched.code, 0, watched.stderr);
+  const results = await cluster.sweep(['results', sweepId, '--format', 'json']);
+  const rows = results.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { index: number; state: string; error?: string });
+  const stopped = rows.find((row) => row.index === running.trial);
+  assert.equal(stopped?.state, 'cancelled');
+  assert.match(stopped?.error ?? '', /^stopped by \S+@\S+/);
+  assert.equal(rows.filter((row) => row.state === 'succeeded').length, 6);
+  assert.ok(!spans(mine()).some((span) => span.trial === 7), 'trial 7 never ran');
+  const { changes } = await client.workflow.getHandle(sweepId).query(sweepChangesQuery);
+  assert.equal(changes.length, 2, 'the refused changes left no record');
+});
+
+test('a change whose CLI died before it heard back, asked again, applies once', async () => {
+  const sweepId = await cluster.start('  x: {range: [0, 4]}\n  steps: 20\n  step_ms: 250', {
+    settings: 'max_parallel: 2',
+  });
+  await cluster.waitForRecords((records) => records.some((record) => record.sweep === sweepId));
+  // What a killed `sweep edit --max-parallel 3` leaves: its change applied on the server, its ID still pending.
+  const id = 'killed-cli-change';
+  const change = { kind: 'set', maxParallel: 3 } as const;
+  const first = await client.workflow
+    .getHandle(sweepId)
+    .executeUpdate(changeSweepUpdate, { args: [{ id, by: 'alice@hostA', change }], updateId: id });
+  assert.equal(first.result, 'max parallel 2 → 3');
+  writeFileSync(
+    join(cliData, 'sweep', 'pending-changes.json'),
+    JSON.stringify({ [`${sweepId} ${JSON.stringify(change)}`]: { id, at: Date.now() } }),
+  );
+  const retried = await steer(['edit', sweepId, '--max-parallel', '3']);
+  assert.equal(retried.code, 0, retried.stderr);
+  assert.match(retried.stdout, /max parallel 2 → 3/, 'the first record, not "3 → 3"');
+  const { changes, settings } = await client.workflow.getHandle(sweepId).query(sweepChangesQuery);
+  assert.equal(changes.length, 1);
+  assert.equal(changes[0]?.by, 'alice@hostA');
+  assert.equal(settings.maxParallel, 3);
+  // Heard back, the CLI forgets the ID: the same command again is a new change, refused as changing nothing.
+  const fresh = await steer(['edit', sweepId, '--max-parallel', '3']);
+  assert.equal(fresh.code, 2);
+  assert.match(fresh.stderr, /nothing would change: max parallel 3, retries 0, timeout none/);
+  await cluster.sweep(['cancel', sweepId]);
+});

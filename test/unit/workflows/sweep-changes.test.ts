@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  applyChange,
+  changeProblem,
+  decideStart,
+  gateIsUp,
+  wakeCount,
+  type SweepChange,
+  type SweepSettings,
+  type TrialStanding,
+} from '../../../src/workflows/sweep-changes.js';
+
+const settings: SweepSettings = { paused: false, maxParallel: 4, retries: 0 };
+const request = (change: SweepChange) => ({ id: 'c1', by: 'alice@hostA', change });
+const standing = (index: number): TrialStanding => (index < 3 ? 'ended' : index < 5 ? 'running' : 'not-started');
+const problem = (change: SweepChange, now: SweepSettings = settings) =>
+  changeProblem(request(change), now, (index) => (index > 9 ? 'no-such-trial' : standing(index)));
+
+test('a valid change has no problem', () => {
+  assert.equal(problem({ kind: 'pause' }), undefined);
+  assert.equal(problem({ kind: 'resume' }, { ...settings, paused: true }), undefined);
+  assert.equal(problem({ kind: 'set', maxParallel: 1, retries: 2, timeoutSeconds: 90 }), undefined);
+  assert.equal(problem({ kind: 'set', timeoutSeconds: null }, { ...settings, timeoutSeconds: 60 }), undefined);
+  assert.equal(problem({ kind: 'stop-trial', index: 3 }), undefined, 'running');
+  assert.equal(problem({ kind: 'stop-trial', index: 7 }), undefined, 'not started');
+});
+
+test('each refusal says what was expected', () => {
+  assert.equal(problem({ kind: 'pause' }, { ...settings, paused: true }), 'the sweep is already paused');
+  assert.equal(problem({ kind: 'resume' }), 'the sweep is not paused');
+  assert.match(problem({ kind: 'set' }) ?? '', /nothing to change/);
+  assert.match(problem({ kind: 'set', maxParallel: 0 }) ?? '', /max parallel: expected a whole number from 1/);
+  assert.match(problem({ kind: 'set', maxParallel: 2.5 }) ?? '', /max parallel: expected a whole number/);
+  assert.match(problem({ kind: 'set', retries: -1 }) ?? '', /retries: expected a whole number from 0/);
+  assert.match(problem({ kind: 'set', timeoutSeconds: 0 }) ?? '', /timeout: expected a positive duration/);
+  assert.equal(
+    problem({ kind: 'set', maxParallel: 4, retries: 0 }),
+    'nothing would change: max parallel 4, retries 0, timeout none',
+  );
+  assert.equal(problem({ kind: 'stop-trial', index: 1 }), 'trial 1 has already ended');
+  assert.equal(problem({ kind: 'stop-trial', index: 12 }), 'trial 12: the sweep has no such trial');
+  assert.match(problem({ kind: 'stop-trial', index: -1 }) ?? '', /trial: expected a trial index/);
+  assert.match(problem({ kind: 'grow' } as unknown as SweepChange) ?? '', /expected one of pause, resume, set/);
+  assert.match(changeProblem({ ...request({ kind: 'pause' }), by: '' }, settings, standing) ?? '', /^by:/);
+  assert.match(changeProblem({ ...request({ kind: 'pause' }), id: '' }, settings, standing) ?? '', /^change id:/);
+});
+
+test('applying a change says what changed, from what to what', () => {
+  assert.deepEqual(applyChange(settings, { kind: 'set', maxParallel: 1, timeoutSeconds: 120 }), {
+    settings: { paused: false, maxParallel: 1, retries: 0, timeoutSeconds: 120 },
+    result: 'max parallel 4 → 1, timeout none → 120s',
+  });
+  assert.deepEqual(applyChange({ ...settings, timeoutSeconds: 60 }, { kind: 'set', timeoutSeconds: null }), {
+    settings,
+    result: 'timeout 60s → none',
+  });
+  assert.equal(applyChange(settings, { kind: 'pause' }).settings.paused, true);
+});
+
+test('the start gate is up only while paused or over max parallel', () => {
+  assert.equal(gateIsUp(settings, 4), false);
+  assert.equal(gateIsUp(settings, 5), true);
+  assert.equal(gateIsUp({ ...settings, paused: true }, 0), true);
+});
+
+test('a start is granted while fewer than max parallel others may run; held trials do not count', () => {
+  const one = { ...settings, maxParallel: 1 };
+  const inFlight = new Set([1, 2, 3]);
+  assert.deepEqual(decideStart(one, 3, inFlight, new Set()), {
+    granted: false,
+    reason: 'the sweep runs at most 1 at once',
+  });
+  assert.deepEqual(decideStart(one, 3, inFlight, new Set([1, 2])), { granted: true });
+  assert.deepEqual(decideStart(one, 3, inFlight, new Set([1, 2, 3])), { granted: true }, 'its own hold aside');
+  assert.deepEqual(decideStart({ ...one, paused: true }, 3, inFlight, new Set([1, 2])), {
+    granted: false,
+    reason: 'the sweep is paused',
+  });
+  assert.equal(decideStart(one, 9, inFlight, new Set()).granted, false, 'not in flight');
+});
+
+test('as many held trials wake as may start; all once the gate is down; none while paused', () => {
+  assert.equal(wakeCount({ ...settings, maxParallel: 2 }, 10, 9), 1);
+  assert.equal(wakeCount({ ...settings, maxParallel: 2 }, 10, 7), 0);
+  assert.equal(wakeCount({ ...settings, maxParallel: 20 }, 10, 7), 7);
+  assert.equal(wakeCount({ ...settings, paused: true }, 10, 10), 0);
+});
