@@ -87,7 +87,7 @@ class SweepRun {
   readonly held: Set<number>;
   /** Trials stopped by the user before they started: never started, counted cancelled. */
   readonly skipped: Set<number>;
-  /** As the memo says (it may come from the run before continue-as-new): it is written only when it moves. */
+  /** What the memo says (it may come from the run before continue-as-new), so it is written only when it moves. */
   private gateUp =
     typeof workflowInfo().memo?.[SWEEP_GATE_MEMO] === 'object' && workflowInfo().memo?.[SWEEP_GATE_MEMO] !== null;
 
@@ -211,7 +211,8 @@ class SweepRun {
 
   /** A worker asks to start trial `index` while the gate is up. */
   claimStart(index: number): { granted: true } | { granted: false; reason: string } {
-    if (!this.gateUp) {
+    // Decided by the state now, not by what the memo said when the worker read it.
+    if (!gateIsUp(this.settings, this.running.size)) {
       this.held.delete(index);
       return { granted: true };
     }

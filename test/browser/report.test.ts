@@ -1,3 +1,4 @@
+// @run-alone: its idle gaps are compared with the trials' own clocks (scripts/run-tests.ts).
 // `sweep report` for a known sweep (24 trials: 2 fail, 1 attempt lost with its SIGKILLed worker), opened from disk
 // in a real chromium: no console error, no request, a mark per trial/attempt/gap in each plot, a table that sorts and
 // filters by keyboard, and idle gaps equal to what the trial processes themselves recorded.

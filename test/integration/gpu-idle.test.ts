@@ -1,3 +1,4 @@
+// @run-alone: its idle gaps are compared with the trials' own clocks (scripts/run-tests.ts).
 // GPU idle time as `sweep status` and `sweep results` report it, against what the trial processes themselves
 // recorded: one worker slot, more trials than slots, so every gap between two trials is idle time.
 import assert from 'node:assert/strict';

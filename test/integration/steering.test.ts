@@ -70,11 +70,13 @@ test('max parallel lowered and raised, pause and resume: the processes follow, a
   assert.equal(lowered.code, 0, lowered.stderr);
   assert.match(lowered.stdout, /max parallel 64 → 1/);
   const loweredAt = Date.now();
-  // The four running go on; from then on, a trial starts only alone.
+  // The four running go on; from then on, a trial starts only alone. A worker that read the sweep's memo just
+  // before the change may still start one unasked (docs/design.md): the first 300 ms are left out.
+  const settled = loweredAt + 300;
   await cluster.waitForRecords(
-    () => spans(mine()).filter((span) => span.from > loweredAt && span.to !== Infinity).length >= 2,
+    () => spans(mine()).filter((span) => span.from > settled && span.to !== Infinity).length >= 2,
   );
-  const afterLowering = spans(mine()).filter((span) => span.from > loweredAt);
+  const afterLowering = spans(mine()).filter((span) => span.from > settled);
   assert.ok(
     concurrencyAtStarts(afterLowering, spans(mine())).every((count) => count === 1),
     `one at a time after lowering: ${JSON.stringify(concurrencyAtStarts(afterLowering, spans(mine())))}`,
