@@ -206,7 +206,8 @@ class SweepRun {
     // The reason first, then the cancellation: the trial records who stopped it, and it is not a failure.
     await trial.signal(trialStoppedSignal, { by });
     await trial.cancel();
-    return `trial ${index} stopped by ${by}`;
+    // Asked, not yet done: a trial that exits first keeps its own outcome.
+    return `trial ${index} stopping (asked by ${by})`;
   }
 
   /** A worker asks to start trial `index` while the gate is up. */

@@ -21,6 +21,39 @@ export interface TrialRecord {
   readonly code?: number;
 }
 
+/** One trial process's run, from its own start and end records (`to` is Infinity while it runs). */
+export interface Span {
+  readonly trial: number;
+  readonly sweep: string;
+  readonly devices: string;
+  readonly from: number;
+  readonly to: number;
+  readonly code: number | undefined;
+}
+
+export function spans(records: readonly TrialRecord[]): Span[] {
+  return records
+    .filter((record) => record.event === 'start')
+    .map((start) => {
+      const end = records.find(
+        (record) => record.event === 'end' && record.pid === start.pid && record.sweep === start.sweep,
+      );
+      return {
+        trial: start.trial,
+        sweep: start.sweep,
+        devices: start.visibleDevices ?? '',
+        from: start.time,
+        to: end?.time ?? Infinity,
+        code: end?.code,
+      };
+    });
+}
+
+/** How many of `all` ran at the moment each of `these` started (itself included). */
+export function concurrencyAtStarts(these: readonly Span[], all: readonly Span[]): number[] {
+  return these.map((run) => all.filter((other) => other.from <= run.from && run.from < other.to).length);
+}
+
 /**
  * Real worker processes on their own pool and control queue, so test files share the dev server without
  * sharing work; and the records the trial fixture writes about what really ran.

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { TestCluster, type TrialRecord } from '../helpers/cluster.js';
+import { concurrencyAtStarts, spans, TestCluster, type Span } from '../helpers/cluster.js';
 import { startSweep } from '../helpers/processes.js';
 import { fakeGpu, FakeGpus, type FakeNvidiaSmiState } from '../helpers/fake-gpus.js';
 import { sharedServerConfig, uniqueName } from '../helpers/temporal.js';
@@ -31,41 +31,13 @@ async function gpuCluster(state: FakeNvidiaSmiState, flags: readonly string[]) {
   return { cluster, gpus, name };
 }
 
-interface Span {
-  readonly trial: number;
-  readonly sweep: string;
-  readonly devices: string;
-  readonly from: number;
-  readonly to: number;
-  readonly code: number | undefined;
-}
-
-/** Each trial process's run, from its own start and end records. */
-function spans(records: readonly TrialRecord[]): Span[] {
-  return records
-    .filter((record) => record.event === 'start')
-    .map((start) => {
-      const end = records.find(
-        (record) => record.event === 'end' && record.pid === start.pid && record.sweep === start.sweep,
-      );
-      return {
-        trial: start.trial,
-        sweep: start.sweep,
-        devices: start.visibleDevices ?? '',
-        from: start.time,
-        to: end?.time ?? Infinity,
-        code: end?.code,
-      };
-    });
-}
-
 function overlap(a: Span, b: Span): boolean {
   return a !== b && a.from < b.to && b.from < a.to;
 }
 
 /** The most trial processes that ran at once. */
 function mostAtOnce(runs: readonly Span[]): number {
-  return Math.max(...runs.map((run) => runs.filter((other) => other.from <= run.from && run.from < other.to).length));
+  return Math.max(...concurrencyAtStarts(runs, runs));
 }
 
 async function statusUntil(cluster: TestCluster, sweepId: string, pattern: RegExp): Promise<string> {

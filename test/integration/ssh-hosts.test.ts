@@ -20,6 +20,7 @@ import { FakeGpus, fakeGpu } from '../helpers/fake-gpus.js';
 import { runSweep, type CliResult } from '../helpers/processes.js';
 import { startSshLab, type LabHost, type SshLab } from '../helpers/ssh-lab.js';
 import { tempDir } from '../helpers/temporal.js';
+import type { WorkerRow } from '../../src/cli/commands/hosts.js';
 import { until } from '../helpers/until.js';
 
 let lab: SshLab;
@@ -68,16 +69,7 @@ interface HostStatusJson {
   readonly host: string;
   readonly ok: boolean;
   readonly supervisor: { readonly running: boolean };
-  readonly workers: {
-    readonly worker: string;
-    readonly state: string;
-    readonly pid?: number;
-    readonly restarts: number;
-    readonly gpu: string;
-    readonly trials: readonly string[];
-    readonly heartbeatAgoMs?: number;
-    readonly version: string;
-  }[];
+  readonly workers: readonly WorkerRow[];
 }
 
 const byHost = (a: { host: string }, b: { host: string }) => a.host.localeCompare(b.host);

@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { SweepControl } from '../../src/api/sweep-control.js';
 import { changeSweepUpdate, sweepChangesQuery, sweepProgressQuery } from '../../src/workflows/messages.js';
-import { TestCluster, type TrialRecord } from '../helpers/cluster.js';
+import { concurrencyAtStarts, spans, TestCluster, type TrialRecord } from '../helpers/cluster.js';
 import { runSweep } from '../helpers/processes.js';
 import { sharedServerConfig } from '../helpers/temporal.js';
 
@@ -34,28 +34,6 @@ after(async () => {
 
 const steer = (args: readonly string[]) =>
   runSweep(args, { env: { ...process.env, TEMPORAL_ADDRESS: cluster.address, XDG_DATA_HOME: cliData } });
-
-interface Span {
-  readonly trial: number;
-  readonly from: number;
-  readonly to: number;
-}
-
-function spans(records: readonly TrialRecord[]): Span[] {
-  return records
-    .filter((record) => record.event === 'start')
-    .map((start) => {
-      const end = records.find(
-        (record) => record.event === 'end' && record.trial === start.trial && record.attempt === start.attempt,
-      );
-      return { trial: start.trial, from: start.time, to: end?.time ?? Infinity };
-    });
-}
-
-/** How many ran at once, at the moment each of `these` started. */
-function concurrencyAtStarts(these: readonly Span[], all: readonly Span[]): number[] {
-  return these.map((span) => all.filter((other) => other.from <= span.from && other.to > span.from).length);
-}
 
 const runningNow = (records: readonly TrialRecord[]) => spans(records).filter((span) => span.to === Infinity).length;
 
@@ -127,7 +105,7 @@ test('max parallel lowered and raised, pause and resume: the processes follow, a
 });
 
 test('stop one trial, running or not started: recorded as stopped by the user; the rest go on', async () => {
-  const sweepId = await cluster.start('  x: {range: [0, 8]}\n  steps: 12\n  step_ms: 250', {
+  const sweepId = await cluster.start('  x: {range: [0, 5]}\n  steps: 24\n  step_ms: 250', {
     settings: 'max_parallel: 2',
   });
   const mine = () => cluster.records(sweepId);
@@ -136,22 +114,22 @@ test('stop one trial, running or not started: recorded as stopped by the user; t
   assert.ok(running);
   const stoppedRunning = await steer(['stop', sweepId, String(running.trial)]);
   assert.equal(stoppedRunning.code, 0, stoppedRunning.stderr);
-  assert.match(stoppedRunning.stdout, new RegExp(`trial ${running.trial} stopped by \\S+@\\S+`));
+  assert.match(stoppedRunning.stdout, new RegExp(`trial ${running.trial} stopping \\(asked by \\S+@\\S+\\)`));
   // The TypeScript API does the same.
   const control = await SweepControl.connect(
     { address: cluster.address, namespace: 'default', tls: false },
     { by: 'bob@hostB', dataDir: join(cliData, 'sweep') },
   );
-  const notStarted = await control.stop(sweepId, 7);
-  assert.equal(notStarted.result, 'trial 7 will not start (stopped by bob@hostB)');
+  const notStarted = await control.stop(sweepId, 4);
+  assert.equal(notStarted.result, 'trial 4 will not start (stopped by bob@hostB)');
   await control.close();
 
   // A refused change says why, exits 2, and changes nothing.
   const refused = await steer(['resume', sweepId]);
   assert.equal(refused.code, 2);
   assert.match(refused.stderr, /change refused: the sweep is not paused/);
-  const again = await steer(['stop', sweepId, '7']);
-  assert.match(again.stderr, /trial 7 has already ended/);
+  const again = await steer(['stop', sweepId, '4']);
+  assert.match(again.stderr, /trial 4 has already ended/);
   const noSuch = await steer(['stop', sweepId, '99']);
   assert.match(noSuch.stderr, /99: no such trial/);
 
@@ -163,10 +141,14 @@ test('stop one trial, running or not started: recorded as stopped by the user; t
     .split('\n')
     .map((line) => JSON.parse(line) as { index: number; state: string; error?: string });
   const stopped = rows.find((row) => row.index === running.trial);
+  assert.ok(
+    mine().some((record) => record.trial === running.trial && record.event === 'sigterm'),
+    'its process got SIGTERM',
+  );
   assert.equal(stopped?.state, 'cancelled');
   assert.match(stopped?.error ?? '', /^stopped by \S+@\S+/);
-  assert.equal(rows.filter((row) => row.state === 'succeeded').length, 6);
-  assert.ok(!spans(mine()).some((span) => span.trial === 7), 'trial 7 never ran');
+  assert.equal(rows.filter((row) => row.state === 'succeeded').length, 3);
+  assert.ok(!spans(mine()).some((span) => span.trial === 4), 'trial 4 never ran');
   const { changes } = await client.workflow.getHandle(sweepId).query(sweepChangesQuery);
   assert.equal(changes.length, 2, 'the refused changes left no record');
 });

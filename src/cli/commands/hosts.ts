@@ -204,7 +204,7 @@ async function syncHosts(files: string[], options: HostsOptions): Promise<void> 
   finish(results, 'in sync');
 }
 
-interface WorkerRow {
+export interface WorkerRow {
   readonly worker: string;
   readonly state: string;
   readonly pid?: number;
