@@ -73,10 +73,20 @@ export async function changeSweep(
     const { [key]: _done, ...rest } = readPending(file);
     writePending(file, rest);
   };
-  try {
-    const record = await client.workflow
+  const send = () =>
+    client.workflow
       .getHandle(sweepId)
       .executeUpdate(changeSweepUpdate, { args: [{ id, by: options.by ?? requester(), change }], updateId: id });
+  try {
+    let record: SweepChangeRecord;
+    try {
+      record = await send();
+    } catch (error) {
+      // Sent while the sweep continued as new, it can miss the run that closed: the same ID, once more.
+      if (!(error instanceof WorkflowNotFoundError) || (await sweepMemo(client, sweepId)).status !== 'RUNNING')
+        throw error;
+      record = await send();
+    }
     settle();
     return record;
   } catch (error) {

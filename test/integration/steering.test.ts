@@ -1,3 +1,4 @@
+// @run-alone: it asserts how many trials run at once and when, which another file's load blurs.
 // Steering a running sweep (`sweep edit | pause | resume | stop`) on a real server with real workers and trial
 // processes: what the processes' own records show, across continue-as-new (every ~100 history events here).
 import assert from 'node:assert/strict';
@@ -48,22 +49,24 @@ test('max parallel lowered and raised, pause and resume: the processes follow, a
   assert.equal(lowered.code, 0, lowered.stderr);
   assert.match(lowered.stdout, /max parallel 64 → 1/);
   const loweredAt = Date.now();
-  // The four running go on; from then on, a trial starts only alone. A worker that read the sweep's memo just
-  // before the change may still start one unasked (docs/design.md): the first 300 ms are left out.
-  const settled = loweredAt + 300;
+  // The four running go on; once they and any that a worker started unasked around the change (it read the
+  // sweep's memo just before; a node trial takes a while to record its start) have ended, one at a time.
+  const early = () => spans(mine()).filter((span) => span.from <= loweredAt + 2000);
+  const settledAt = () => Math.max(...early().map((span) => span.to));
   await cluster.waitForRecords(
-    () => spans(mine()).filter((span) => span.from > settled && span.to !== Infinity).length >= 2,
+    () =>
+      settledAt() !== Infinity &&
+      spans(mine()).filter((span) => span.from > settledAt() && span.to !== Infinity).length >= 2,
   );
+  const settled = settledAt();
   const afterLowering = spans(mine()).filter((span) => span.from > settled);
   assert.ok(
     concurrencyAtStarts(afterLowering, spans(mine())).every((count) => count === 1),
     `one at a time after lowering: ${JSON.stringify(concurrencyAtStarts(afterLowering, spans(mine())))}`,
   );
-  assert.equal(
-    spans(mine()).filter((span) => span.from < loweredAt && span.to !== Infinity && span.to < loweredAt).length +
-      spans(mine()).filter((span) => span.from < loweredAt && span.to >= loweredAt).length,
-    spans(mine()).filter((span) => span.from < loweredAt).length,
-    'the trials running when it was lowered finished: none was killed',
+  assert.ok(
+    early().every((span) => span.code === 0),
+    `the trials running when it was lowered ran to their end, none killed: ${JSON.stringify(early())}`,
   );
 
   const raised = await steer(['edit', sweepId, '--max-parallel', '4']);
@@ -72,11 +75,11 @@ test('max parallel lowered and raised, pause and resume: the processes follow, a
 
   const paused = await steer(['pause', sweepId]);
   assert.match(paused.stdout, /paused: no new trial starts/, paused.stderr);
-  const pausedAt = Date.now();
   await cluster.waitForRecords(() => runningNow(mine()) === 0);
+  const drainedAt = Date.now();
   // Nothing may start while paused: the absence of starts is what is asserted, over a stretch of time.
   await delay(5000);
-  const startedWhilePaused = spans(mine()).filter((span) => span.from > pausedAt + 300);
+  const startedWhilePaused = spans(mine()).filter((span) => span.from > drainedAt);
   assert.deepEqual(startedWhilePaused, [], 'no trial started while paused');
   const progress = await client.workflow.getHandle(sweepId).query(sweepProgressQuery);
   assert.ok(progress.counts.succeeded < 40 && progress.settings?.paused === true);
