@@ -15,16 +15,17 @@ export interface ExitRecord {
 
 const MILLIS = /^\d{13}$/;
 
+/** A time as `date +%s%3N` prints it; undefined for anything else (a date without %N prints `…%3N`). */
+export function parseMillis(text: string): number | undefined {
+  return MILLIS.test(text) ? Number(text) : undefined;
+}
+
 export function readExitRecord(file: string): ExitRecord | undefined {
   if (!existsSync(file)) return undefined;
   const [status, runId, worker = '', started = '', ended = ''] = readFileSync(file, 'utf8').trim().split(' ');
   if (status === undefined || !/^\d+$/.test(status) || !runId) return undefined;
   // `date +%s%3N` without GNU date (busybox, BSD) prints something else: the worker's own clock stands in.
-  const timed = MILLIS.test(started) && MILLIS.test(ended) && Number(ended) >= Number(started);
-  return {
-    status: Number(status),
-    runId,
-    worker,
-    ...(timed ? { startedAt: Number(started), endedAt: Number(ended) } : {}),
-  };
+  const [startedAt, endedAt] = [parseMillis(started), parseMillis(ended)];
+  const timed = startedAt !== undefined && endedAt !== undefined && endedAt >= startedAt;
+  return { status: Number(status), runId, worker, ...(timed ? { startedAt, endedAt } : {}) };
 }

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import { readExitRecord, type ExitRecord } from './exit-record.js';
+import { parseMillis, readExitRecord, type ExitRecord } from './exit-record.js';
 
 /**
  * Runs the trial under a tiny sh supervisor, in a process group of its own (the supervisor leads it), so a
@@ -101,7 +101,7 @@ export class TrialProcess {
       report.setEncoding('utf8').on('data', (chunk: string) => {
         line += chunk;
         // Without GNU date the line is not a time: the worker's clock stands in.
-        if (line.includes('\n')) resolve(/^\d{13}\n/.test(line) ? Number(line.slice(0, 13)) : Date.now());
+        if (line.includes('\n')) resolve(parseMillis(line.slice(0, line.indexOf('\n'))) ?? Date.now());
       });
       void supervisorExit.then(() => resolve(undefined));
     });

@@ -4,13 +4,12 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { z } from 'zod';
-import { ConfigError, ExitError } from '../errors.js';
 import { defaultDataDir } from '../server/data-dir.js';
 import { changeSweepUpdate, sweepChangesQuery } from '../workflows/messages.js';
 import type { SweepChange, SweepChangeRecord, SweepSettings } from '../workflows/sweep-changes.js';
-import { sweepMemo } from './sweep-client.js';
+import { updateRunningSweep } from './sweep-update.js';
 
 /** Who asks: `$SWEEP_USER` or the login name, at this host. */
 export function requester(env: NodeJS.ProcessEnv = process.env): string {
@@ -59,47 +58,28 @@ export async function changeSweep(
   change: SweepChange,
   options: ChangeOptions = {},
 ): Promise<SweepChangeRecord> {
-  const memo = await sweepMemo(client, sweepId);
-  if (memo.status !== 'RUNNING') {
-    throw new ExitError(`sweep ${sweepId} has ended (${memo.status.toLowerCase()}); there is nothing left to change`);
-  }
   const file = pendingFile(options.dataDir ?? defaultDataDir());
   const key = `${sweepId} ${JSON.stringify(change)}`;
   const pending = readPending(file);
   const earlier = pending[key];
   const id = earlier && Date.now() - earlier.at < PENDING_FOR_MS ? earlier.id : randomUUID();
   writePending(file, { ...pending, [key]: { id, at: earlier?.at ?? Date.now() } });
-  const settle = () => {
-    const { [key]: _done, ...rest } = readPending(file);
-    writePending(file, rest);
-  };
-  const send = () =>
-    client.workflow
-      .getHandle(sweepId)
-      .executeUpdate(changeSweepUpdate, { args: [{ id, by: options.by ?? requester(), change }], updateId: id });
-  try {
-    let record: SweepChangeRecord;
-    try {
-      record = await send();
-    } catch (error) {
-      // Sent while the sweep continued as new, it can miss the run that closed: the same ID, once more.
-      if (!(error instanceof WorkflowNotFoundError) || (await sweepMemo(client, sweepId)).status !== 'RUNNING')
-        throw error;
-      record = await send();
-    }
-    settle();
-    return record;
-  } catch (error) {
-    if (error instanceof WorkflowUpdateFailedError) {
-      settle();
-      throw new ConfigError([`${sweepId}: change refused: ${error.cause?.message ?? error.message}`]);
-    }
-    if (error instanceof WorkflowNotFoundError) {
-      settle();
-      throw new ConfigError([`${sweepId}: no such sweep`]);
-    }
-    throw error;
-  }
+  return updateRunningSweep(
+    client,
+    sweepId,
+    changeSweepUpdate,
+    { id, by: options.by ?? requester(), change },
+    {
+      updateId: id,
+      whenEnded: 'there is nothing left to change',
+      refused: `${sweepId}: change refused`,
+      // Heard back: asked again, the same change is a new one.
+      answered: () => {
+        const { [key]: _done, ...rest } = readPending(file);
+        writePending(file, rest);
+      },
+    },
+  );
 }
 
 export function sweepChanges(

@@ -87,6 +87,11 @@ export const UPDATE_VERSION_MEMO = 'updateVersion';
  */
 export const SWEEP_GATE_MEMO = 'startGate';
 
+/** The start gate's memo value: an object while it is up, null or absent while it is down. */
+export function isGateMemo(value: unknown): boolean {
+  return typeof value === 'object' && value !== null;
+}
+
 /** A worker's Temporal identity, `hostB-gpu1#4242`: its queue, and the process that serves it now. */
 export function workerIdentity(queue: string, pid: number): string {
   return `${queue}#${pid}`;

@@ -18,6 +18,7 @@ import { reportLeftAttempts, type TakeoverReport } from './queue-takeover.js';
 import {
   classQueue,
   shapeQueue,
+  isGateMemo,
   SWEEP_GATE_MEMO,
   UPDATE_VERSION_MEMO,
   workerClassLabel,
@@ -225,10 +226,9 @@ export async function runTrialWorker(options: TrialWorkerOptions): Promise<void>
             client.workflow.getHandle(sweepId).describe(),
           );
           const version = memo?.[UPDATE_VERSION_MEMO];
-          const gate = memo?.[SWEEP_GATE_MEMO];
           return {
             version: typeof version === 'number' ? version : 0,
-            gateUp: typeof gate === 'object' && gate !== null,
+            gateUp: isGateMemo(memo?.[SWEEP_GATE_MEMO]),
           };
         },
         updatesSince: (sweepId, since) =>

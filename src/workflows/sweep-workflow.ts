@@ -15,7 +15,7 @@ import {
 } from '@temporalio/workflow';
 import { trialCount } from '../sweep-spec/expand.js';
 import { renderTrial } from '../sweep-spec/render.js';
-import { SWEEP_GATE_MEMO, trialWorkflowId, UPDATE_VERSION_MEMO } from '../temporal/names.js';
+import { isGateMemo, SWEEP_GATE_MEMO, trialWorkflowId, UPDATE_VERSION_MEMO } from '../temporal/names.js';
 import { sweepIdKey, sweepStateKey, trialIndexKey, trialStateKey } from '../temporal/search-attributes.js';
 import {
   broadcastUpdate,
@@ -88,8 +88,7 @@ class SweepRun {
   /** Trials stopped by the user before they started: never started, counted cancelled. */
   readonly skipped: Set<number>;
   /** What the memo says (it may come from the run before continue-as-new), so it is written only when it moves. */
-  private gateUp =
-    typeof workflowInfo().memo?.[SWEEP_GATE_MEMO] === 'object' && workflowInfo().memo?.[SWEEP_GATE_MEMO] !== null;
+  private gateUp = isGateMemo(workflowInfo().memo?.[SWEEP_GATE_MEMO]);
 
   constructor(private readonly input: SweepInput) {
     const carried = input.carried;
@@ -153,7 +152,6 @@ class SweepRun {
     return {
       ...carried,
       updates: this.updates,
-      settings: this.settings,
       changes: this.changes,
       held: [...this.held],
       skipped: [...this.skipped],

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import yaml from 'js-yaml';
 import type { Command } from 'commander';
-import { ConfigError, ExitError, UsageError } from '../../errors.js';
+import { ConfigError, UsageError } from '../../errors.js';
 import type { JsonValue } from '../../sweep-spec/spec-types.js';
 import { broadcastUpdate } from '../../workflows/messages.js';
-import { sweepMemo } from '../sweep-client.js';
+import { updateRunningSweep } from '../sweep-update.js';
 import { sweepCommand } from '../sweep-command.js';
 import { withClient } from '../with-client.js';
 
@@ -56,21 +56,11 @@ export function readUpdateFile(file: string): Record<string, JsonValue> {
   return value;
 }
 
-export async function sendUpdate(client: Client, sweepId: string, data: Record<string, JsonValue>): Promise<number> {
-  const memo = await sweepMemo(client, sweepId);
-  if (memo.status !== 'RUNNING') {
-    throw new ExitError(
-      `sweep ${sweepId} has ended (${memo.status.toLowerCase()}); its trials can no longer receive updates`,
-    );
-  }
-  try {
-    return await client.workflow.getHandle(sweepId).executeUpdate(broadcastUpdate, { args: [data] });
-  } catch (error) {
-    if (error instanceof WorkflowUpdateFailedError)
-      throw new ConfigError([`update rejected: ${error.cause?.message ?? error.message}`]);
-    if (error instanceof WorkflowNotFoundError) throw new ConfigError([`${sweepId}: no such sweep`]);
-    throw error;
-  }
+export function sendUpdate(client: Client, sweepId: string, data: Record<string, JsonValue>): Promise<number> {
+  return updateRunningSweep(client, sweepId, broadcastUpdate, data, {
+    whenEnded: 'its trials can no longer receive updates',
+    refused: 'update rejected',
+  });
 }
 
 export function registerSignalCommand(program: Command): void {
