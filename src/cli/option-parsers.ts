@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from 'commander';
+import { ConfigError } from '../errors.js';
 import { parseFraction, parseSizeMb } from '../sweep-spec/quantities.js';
 
 export function parsePort(value: string): number {
@@ -57,4 +58,42 @@ export function parseFractionOption(value: string): number {
   if (fraction === undefined)
     throw new InvalidArgumentError('expected a fraction 0 < x <= 1 or a percentage like 75%.');
   return fraction;
+}
+
+/** A whole number from `min` to `max`: `--priority 1`. */
+export function parseWholeIn(min: number, max: number) {
+  return (value: string): number => {
+    const number = Number(value);
+    if (!/^\d+$/.test(value) || number < min || number > max)
+      throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}.`);
+    return number;
+  };
+}
+
+/** A number from `min` to `max`, fractions allowed: `--weight 0.5`. */
+export function parseNumberIn(min: number, max: number) {
+  return (value: string): number => {
+    const number = Number(value);
+    if (!/^\d+(\.\d+)?$/.test(value) || number < min || number > max)
+      throw new InvalidArgumentError(`expected a number from ${min} to ${max}, e.g. 2 or 0.5.`);
+    return number;
+  };
+}
+
+const USER_NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
+const USER_NAME_RULE = 'up to 64 letters, digits, ".", "_", "-" or "@", e.g. alice';
+
+/** A user name as a sweep's owner: it goes into visibility queries, so no quotes or spaces. */
+export function parseUserName(value: string): string {
+  if (!USER_NAME.test(value)) throw new InvalidArgumentError(`expected ${USER_NAME_RULE}.`);
+  return value;
+}
+
+/** `$SWEEP_USER`/`$USER` as an owner, or a ConfigError that says which variable to set. */
+export function checkedUserName(value: string): string {
+  if (!USER_NAME.test(value))
+    throw new ConfigError([
+      `user name ${JSON.stringify(value)}: expected ${USER_NAME_RULE} (set $SWEEP_USER or --user)`,
+    ]);
+  return value;
 }

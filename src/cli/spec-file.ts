@@ -13,6 +13,8 @@ export interface SpecCommandOptions extends ResourceOptions {
   samples?: number;
   maxTrials?: number;
   pool?: string;
+  priority?: number;
+  weight?: number;
 }
 
 /** A file's text, or the one line that says why it cannot be read (`jobs.sh: cannot read the spec: no such file`). */
@@ -39,6 +41,8 @@ export function readSpecFile(file: string, command: readonly string[], options: 
     ...(options.samples === undefined ? {} : { samples: options.samples }),
     ...(options.maxTrials === undefined ? {} : { maxTrials: options.maxTrials }),
     ...(options.pool ? { pool: options.pool } : {}),
+    ...(options.priority === undefined ? {} : { priority: options.priority }),
+    ...(options.weight === undefined ? {} : { weight: options.weight }),
     ...(Object.keys(resources).length > 0 ? { resources } : {}),
   };
   const result = parseSpec(text, overrides);

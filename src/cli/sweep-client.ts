@@ -7,7 +7,10 @@ import { renderTrial } from '../sweep-spec/render.js';
 import type { SweepSpec } from '../sweep-spec/spec-types.js';
 import { heartbeatProgress } from '../temporal/heartbeat-progress.js';
 import { isSweepId, newSweepId, queueOfIdentity, trialWorkflowId } from '../temporal/names.js';
-import { sweepIdKey, sweepStateKey } from '../temporal/search-attributes.js';
+import { DEFAULT_PRIORITY, DEFAULT_WEIGHT, type SweepShare } from '../workflows/sweep-share.js';
+import { userName } from './identity.js';
+import { checkedUserName } from './option-parsers.js';
+import { sweepIdKey, sweepOwnerKey, sweepStateKey } from '../temporal/search-attributes.js';
 import { withClassVersion } from '../worker-class/class-version.js';
 import { sweepProgressQuery } from '../workflows/messages.js';
 import type { SweepResult } from '../workflows/sweep-workflow.js';
@@ -43,7 +46,8 @@ export async function startSweep(
 ): Promise<string> {
   // A caller that must find its sweep again after a crash (the folder queue) names it before starting it.
   const sweepId = extra.sweepId ?? newSweepId(spec.name, new Date(), randomBytes(2).toString('hex'));
-  options = { ...options, honourResources: true, startDir: options.startDir ?? process.cwd() };
+  const share = options.share ?? defaultShare(spec);
+  options = { ...options, honourResources: true, startDir: options.startDir ?? process.cwd(), share };
   // A worker class is pinned to the version of its file here, so its trials reach only workers that run it.
   spec = withClassVersion(spec, options.startDir ?? process.cwd());
   const input: SweepInput = { sweepId, spec, options, ...(extra.indices ? { indices: extra.indices } : {}) };
@@ -62,10 +66,20 @@ export async function startSweep(
     typedSearchAttributes: [
       { key: sweepIdKey, value: sweepId },
       { key: sweepStateKey, value: 'running' },
+      { key: sweepOwnerKey, value: share.owner },
     ],
     staticSummary: `${spec.name ?? 'sweep'}: ${count} trials${extra.retryOf ? ` (retry of ${extra.retryOf})` : ''}`,
   });
   return sweepId;
+}
+
+/** The owner's (the user's by default), at the spec's priority and weight or the defaults. */
+export function defaultShare(spec: SweepSpec, owner = checkedUserName(userName())): SweepShare {
+  return {
+    owner,
+    priority: spec.priority ?? DEFAULT_PRIORITY,
+    weight: spec.weight ?? DEFAULT_WEIGHT,
+  };
 }
 
 /** The ID as given, or a ConfigError: it goes into visibility queries, so it must hold no quotes. */

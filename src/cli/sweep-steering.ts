@@ -2,20 +2,14 @@
 // here, so that a change whose CLI died before it heard the answer, asked again, applies once.
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { z } from 'zod';
 import { defaultDataDir } from '../server/data-dir.js';
 import { changeSweepUpdate, sweepChangesQuery } from '../workflows/messages.js';
 import type { SweepChange, SweepChangeRecord, SweepSettings } from '../workflows/sweep-changes.js';
+import { requester } from './identity.js';
 import { updateRunningSweep } from './sweep-update.js';
-
-/** Who asks: `$SWEEP_USER` or the login name, at this host. */
-export function requester(env: NodeJS.ProcessEnv = process.env): string {
-  const host = hostname().split('.')[0] ?? 'host';
-  return `${env.SWEEP_USER || userInfo().username}@${host}`;
-}
 
 /** A change sent and not yet answered, by sweep and change: asked again, it reuses its ID. */
 const pendingSchema = z.record(z.string(), z.object({ id: z.string(), at: z.number() }));

@@ -7,6 +7,7 @@ import { Connection, isGrpcServiceError } from '@temporalio/client';
 import { ConfigError, ExitError, UsageError } from '../errors.js';
 import { probeConnection } from '../temporal/connection-probe.js';
 import { searchAttributeDeclarations } from '../temporal/search-attributes.js';
+import { FAIR_DISPATCH_CONFIG } from '../temporal/fair-dispatch.js';
 
 export interface DevServerOptions {
   readonly binary: string;
@@ -24,13 +25,16 @@ export interface DevServerOptions {
 }
 
 /**
- * Dynamic config every Sweep dev server gets: no outbound version check (these hosts may be offline) and the
- * worker heartbeat APIs on, so `ListWorkers` can show live GPU workers.
+ * Dynamic config every Sweep dev server gets: no outbound version check (these hosts may be offline), the
+ * worker heartbeat APIs on, so `ListWorkers` can show live GPU workers, and task-queue priority and fairness
+ * on, so sweeps share slots by owner and priority. Fairness is decided within a partition: new tasks go to one
+ * (reads stay at four, so tasks a server of an older Sweep wrote elsewhere are still found). See docs/design.md.
  */
-const DEFAULT_DYNAMIC_CONFIG = [
+export const DEFAULT_DYNAMIC_CONFIG = [
   'frontend.enableServerVersionCheck=false',
   'frontend.WorkerHeartbeatsEnabled=true',
   'frontend.ListWorkersEnabled=true',
+  ...FAIR_DISPATCH_CONFIG,
 ];
 
 /**

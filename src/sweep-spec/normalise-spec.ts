@@ -30,6 +30,8 @@ export function normaliseSpec(document: DocumentFields, resolved: ResolvedFields
     ...(document.metric ? { metric: document.metric } : {}),
     ...(document.max_parallel === undefined ? {} : { maxParallel: document.max_parallel }),
     retries: document.retries ?? 0,
+    ...withDefined('priority', overrides.priority ?? document.priority),
+    ...withDefined('weight', overrides.weight ?? document.weight),
     ...(document.non_retryable_exit_codes ? { nonRetryableExitCodes: document.non_retryable_exit_codes } : {}),
     pool: overrides.pool ?? document.pool ?? 'default',
     ...(document.timeout === undefined ? {} : { timeoutSeconds: document.timeout }),
@@ -41,4 +43,9 @@ export function normaliseSpec(document: DocumentFields, resolved: ResolvedFields
     maxTrials: resolved.maxTrials,
     ...(document.update_signal ? { updateSignal: document.update_signal } : {}),
   };
+}
+
+/** `{key: value}`, or nothing when the value is absent: an optional key stays out of the spec's JSON. */
+function withDefined<K extends string>(key: K, value: number | undefined): { [P in K]?: number } {
+  return value === undefined ? {} : ({ [key]: value } as { [P in K]?: number });
 }

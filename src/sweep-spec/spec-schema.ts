@@ -81,6 +81,10 @@ export const workerClassSchema = z
 /** Plain JSON: what crosses into Python and back, and into a workflow's history. */
 const jsonValue = z.json();
 
+/** `priority:` 1 (most urgent) … 5, and `weight:`, an owner's relative share of slots. */
+export const PRIORITY_RANGE = { min: 1, max: 5 } as const;
+export const WEIGHT_RANGE = { min: 0.01, max: 1000 } as const;
+
 /** A sweep document; `parameters` is only a mapping here, each parameter has its own grammar. */
 export const documentSchema = z.strictObject({
   name: shortName.optional(),
@@ -91,6 +95,8 @@ export const documentSchema = z.strictObject({
   metric: metricSchema.optional(),
   max_parallel: z.int().min(1).optional(),
   retries: z.int().min(0).max(100).optional(),
+  priority: z.int().min(PRIORITY_RANGE.min).max(PRIORITY_RANGE.max).optional(),
+  weight: z.number().min(WEIGHT_RANGE.min).max(WEIGHT_RANGE.max).optional(),
   non_retryable_exit_codes: z.array(z.int().min(1).max(255)).optional(),
   pool: shortName.optional(),
   timeout: duration.optional(),

@@ -82,6 +82,10 @@ export interface SweepSpec {
   readonly metric?: Readonly<z.infer<typeof metricSchema>>;
   readonly maxParallel?: number;
   readonly retries: number;
+  /** 1 (most urgent) … 5; absent: 3. How its trials compete with other sweeps' for slots. */
+  readonly priority?: number;
+  /** Its owner's share of slots against other owners of the same priority; absent: 1. */
+  readonly weight?: number;
   /** Exit codes that mean "retrying cannot help" (bad arguments, say): the trial fails at once. */
   readonly nonRetryableExitCodes?: readonly number[];
   /** The worker pool trials run on: workers started with `--pool NAME` (default "default"). */
@@ -110,6 +114,8 @@ export interface SpecOverrides {
   readonly samples?: number;
   readonly maxTrials?: number;
   readonly pool?: string;
+  readonly priority?: number;
+  readonly weight?: number;
   /** Each field given replaces the file's (`labels` label by label). */
   readonly resources?: Resources;
 }

@@ -8,8 +8,17 @@ export const sweepStateKey = defineSearchAttributeKey('SweepState', SearchAttrib
 export const trialIndexKey = defineSearchAttributeKey('TrialIndex', SearchAttributeType.INT);
 export const trialStateKey = defineSearchAttributeKey('TrialState', SearchAttributeType.KEYWORD);
 export const gpuQueueKey = defineSearchAttributeKey('GpuQueue', SearchAttributeType.KEYWORD);
+/** Whose sweep (or trial of a sweep) it is: `sweep list` shows one's own, `status --by-owner` everyone's. */
+export const sweepOwnerKey = defineSearchAttributeKey('SweepOwner', SearchAttributeType.KEYWORD);
 
-export const sweepSearchAttributes = [sweepIdKey, sweepStateKey, trialIndexKey, trialStateKey, gpuQueueKey] as const;
+export const sweepSearchAttributes = [
+  sweepIdKey,
+  sweepStateKey,
+  trialIndexKey,
+  trialStateKey,
+  gpuQueueKey,
+  sweepOwnerKey,
+] as const;
 
 const typeNames: Record<SearchAttributeType, string> = {
   TEXT: 'Text',

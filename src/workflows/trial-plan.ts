@@ -4,6 +4,7 @@
 import { renderTrialTemplate } from '../sweep-spec/render.js';
 import type { JsonValue, SweepSpec, WorkerClassSpec } from '../sweep-spec/spec-types.js';
 import { resourceRequest, type ResourceRequest } from './resource-request.js';
+import type { SweepShare } from './sweep-share.js';
 import type { SweepOptions } from './types.js';
 
 /** How a trial's attempts run and what ends them. */
@@ -25,6 +26,8 @@ export interface TrialPolicy {
   readonly updateSignal?: 'SIGUSR1' | 'SIGUSR2' | 'SIGHUP';
   /** What each attempt needs of its worker's hardware; absent: one slot of whatever the worker has. */
   readonly resources?: ResourceRequest;
+  /** Whose trial it is and how it competes for slots (absent in sweeps started before sharing: first in, first out). */
+  readonly share?: SweepShare;
 }
 
 export interface TrialPlan {
@@ -71,6 +74,7 @@ export function planTrial(spec: SweepSpec, index: number, sweepId: string, optio
       ...(spec.metric ? { metric: spec.metric } : {}),
       ...(spec.updateSignal ? { updateSignal: spec.updateSignal } : {}),
       ...(options.honourResources ? resourcesOf(spec) : {}),
+      ...(options.share ? { share: options.share } : {}),
     },
   };
 }

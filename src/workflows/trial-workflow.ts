@@ -15,6 +15,7 @@ import {
 import type { createTrialActivities } from '../activities/run-trial.js';
 import { trialQueue } from '../temporal/names.js';
 import { gpuQueueKey, trialStateKey } from '../temporal/search-attributes.js';
+import { attemptPriority } from './sweep-share.js';
 import { classifyAttempt } from './attempt-failures.js';
 import {
   attemptStartedSignal,
@@ -106,6 +107,8 @@ export async function trialWorkflow(input: TrialInput | LegacyTrialInput): Promi
       // default), and a cancelled trial would report "cancelled" while its process still runs.
       cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
       summary: `${name} · attempt ${attempt}`,
+      // Fair between owners, urgent sweeps first, a retry before fresh trials (see sweep-share.ts).
+      ...(policy.share ? { priority: attemptPriority(policy.share, attempt) } : {}),
     });
     try {
       const result = await runTrial({

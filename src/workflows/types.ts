@@ -3,6 +3,7 @@ import type { JsonValue, SweepSpec } from '../sweep-spec/spec-types.js';
 import type { TrialPlan } from './trial-plan.js';
 import type { MetricValues } from './metric-values.js';
 import type { SweepChangeRecord, SweepSettings } from './sweep-changes.js';
+import type { SweepShare } from './sweep-share.js';
 
 export type TrialState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 export type SweepState = 'running' | 'completed' | 'failed' | 'cancelled';
@@ -158,6 +159,8 @@ export interface SweepOptions {
    * there (the same machine, or shared storage), as a researcher means `python train.py`.
    */
   readonly startDir?: string;
+  /** Owner, priority and weight; absent in sweeps started before sharing. */
+  readonly share?: SweepShare;
 }
 
 export interface SweepCounts {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { userName } from '../../src/cli/identity.js';
 import { after, before, test } from 'node:test';
 import { startSweep as startSweepWorkflow } from '../../src/cli/sweep-client.js';
 import { TestCluster } from '../helpers/cluster.js';
@@ -64,11 +65,12 @@ test('sweep IDs by unique prefix; status --json and list --json show what their 
     trials: 2,
     best: { metric: 'loss', value: 0.5, trial: 0 },
     name,
+    owner: userName(),
   });
   assert.deepEqual(rows, [row(second, `${base}-b`), row(first, `${base}-a`)], 'newest first');
   const table = (await cluster.sweep(['list', '--limit', '1000'])).stdout.split('\n');
-  assert.match(table[0] ?? '', /^sweep +state +started \(UTC\) +done +best +name$/);
-  assert.match(table.find((line) => line.startsWith(first)) ?? '', / completed +\S+ \S+ +2\/2 +loss 0\.5 +\S+-a$/);
+  assert.match(table[0] ?? '', /^sweep +state +started \(UTC\) +done +best +owner +name$/);
+  assert.match(table.find((line) => line.startsWith(first)) ?? '', / completed +\S+ \S+ +2\/2 +loss 0\.5 +\S+ +\S+-a$/);
 });
 
 test('an exact sweep ID wins over the longer IDs it is a prefix of', async () => {

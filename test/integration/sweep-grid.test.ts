@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { userName } from '../../src/cli/identity.js';
 import { after, before, test } from 'node:test';
 import type { TrialSummary } from '../../src/workflows/types.js';
 import { defaultPayloadConverter } from '@temporalio/common';
@@ -76,6 +77,7 @@ test('a 12-trial grid over 3 CPU-slot workers: results, metrics, and a failing t
     status.stdout,
     new RegExp(
       `^sweep ${sweepId}: failed\\n  12 trials: 11 succeeded, 1 failed, 0 cancelled, 0 running, 0 waiting\\n` +
+        `  owner ${userName()} · priority 3 · weight 1\\n` +
         `  best loss: 0\\.5 \\(trial 0\\)\\n` +
         // Three workers took the twelve trials: their idle time between trials, per worker.
         `  GPU idle \\(no trial on a worker while trials waited\\): \\S+ of 3 worker\\(s\\) × \\S+ \\(\\d+\\.\\d%\\); w1 \\S+, w2 \\S+, w3 \\S+\\n$`,
@@ -86,7 +88,16 @@ test('a 12-trial grid over 3 CPU-slot workers: results, metrics, and a failing t
   const listed = JSON.parse(list.stdout) as { sweepId: string; started: string }[];
   const mine = listed.find((sweep) => sweep.sweepId === sweepId);
   const best = { metric: 'loss', value: 0.5, trial: 0 };
-  assert.deepEqual(mine, { sweepId, state: 'failed', started: mine?.started, done: 12, trials: 12, best, name: '' });
+  assert.deepEqual(mine, {
+    sweepId,
+    state: 'failed',
+    started: mine?.started,
+    done: 12,
+    trials: 12,
+    best,
+    name: '',
+    owner: userName(),
+  });
   assert.match(mine?.started ?? '', /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
 
   // What the Web UI shows (verified by eye in UI 2.42.1, see docs/design.md) comes from these fields.

@@ -1,9 +1,10 @@
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import type { Command } from 'commander';
 import { addConnectionOptions } from '../connection-flags.js';
-import { parseCount } from '../option-parsers.js';
+import { checkedUserName, parseCount, parseUserName } from '../option-parsers.js';
+import { userName } from '../identity.js';
 import { sweepProgressOrCounts, sweepResult, type SweepMemo } from '../sweep-client.js';
-import { sweepStateKey } from '../../temporal/search-attributes.js';
+import { sweepOwnerKey, sweepStateKey } from '../../temporal/search-attributes.js';
 import type { SweepResult } from '../../workflows/sweep-workflow.js';
 import { formatTable } from '../table.js';
 import { withClient } from '../with-client.js';
@@ -18,6 +19,8 @@ interface SweepListing {
   readonly trials: number;
   readonly best?: { readonly metric: string; readonly value: number; readonly trial: number };
   readonly name: string;
+  /** Absent for sweeps started before owners. */
+  readonly owner?: string;
 }
 
 /** Counts and best so far: an ended sweep's result (only its close event is read), else its own progress. */
@@ -41,19 +44,36 @@ async function listing(client: Client, execution: WorkflowExecutionInfo): Promis
     trials: total,
     ...(metric && known?.best ? { best: { metric, value: known.best.value, trial: known.best.index } } : {}),
     name: memo?.spec.name ?? '',
+    ...(memo?.options.share ? { owner: memo.options.share.owner } : {}),
   };
+}
+
+interface ListOptions {
+  limit: number;
+  json: boolean;
+  user?: string;
+  allUsers: boolean;
+}
+
+/** One user's sweeps, and those started before sweeps had owners (nobody's, so everyone's). */
+function ownerFilter(options: ListOptions): string {
+  if (options.allUsers) return '';
+  const owner = options.user ?? checkedUserName(userName());
+  return ` AND (${sweepOwnerKey.name} = "${owner}" OR ${sweepOwnerKey.name} IS NULL)`;
 }
 
 export function registerListCommand(program: Command): void {
   addConnectionOptions(program.command('list'))
     .option('--limit <n>', 'show at most this many sweeps', parseCount(1), 20)
     .option('--json', 'the sweeps as one JSON array', false)
-    .description('sweeps, newest first, with their state, progress and best value')
-    .action(async (options: { limit: number; json: boolean }, command: Command) =>
+    .option('--user <name>', "this user's sweeps (default: yours, $SWEEP_USER or $USER)", parseUserName)
+    .option('--all-users', "everyone's sweeps", false)
+    .description('your sweeps, newest first, with their state, progress and best value')
+    .action(async (options: ListOptions, command: Command) =>
       withClient(command, async (client) => {
         const executions: WorkflowExecutionInfo[] = [];
         for await (const execution of client.workflow.list({
-          query: 'WorkflowType = "sweepWorkflow" AND ExecutionStatus != "ContinuedAsNew"',
+          query: `WorkflowType = "sweepWorkflow" AND ExecutionStatus != "ContinuedAsNew"${ownerFilter(options)}`,
           pageSize: options.limit,
         })) {
           executions.push(execution);
@@ -72,9 +92,11 @@ export function registerListCommand(program: Command): void {
           row.started,
           `${row.done}/${row.trials}`,
           row.best ? `${row.best.metric} ${row.best.value}` : '',
+          row.owner ?? '',
           row.name,
         ]);
-        process.stdout.write(`${formatTable(['sweep', 'state', 'started (UTC)', 'done', 'best', 'name'], cells)}\n`);
+        const header = ['sweep', 'state', 'started (UTC)', 'done', 'best', 'owner', 'name'];
+        process.stdout.write(`${formatTable(header, cells)}\n`);
       }),
     );
 }

@@ -6,12 +6,13 @@ import { CONTROL_QUEUE } from '../../temporal/names.js';
 import type { SweepOptions } from '../../workflows/types.js';
 import { addConnectionOptions, connectionFromOptions } from '../connection-flags.js';
 import { followSweep } from '../follow.js';
-import { parseCount } from '../option-parsers.js';
+import { parseCount, parseNumberIn, parseUserName, parseWholeIn } from '../option-parsers.js';
+import { PRIORITY_RANGE, WEIGHT_RANGE } from '../../sweep-spec/spec-schema.js';
 import { addResourceOptions } from '../resource-flags.js';
 import { addSpecArguments, readSpecFile, type SpecCommandOptions } from '../spec-file.js';
 import { registeredWorkers, whyFitsNowhere, whyNoClassWorker } from '../pool-capacity.js';
 import { withClassVersion } from '../../worker-class/class-version.js';
-import { DEFAULT_SWEEP_OPTIONS, startSweep } from '../sweep-client.js';
+import { DEFAULT_SWEEP_OPTIONS, defaultShare, startSweep } from '../sweep-client.js';
 import { ExitError } from '../../errors.js';
 import { resourceRequest } from '../../workflows/resource-request.js';
 import { webUiLink } from '../web-ui.js';
@@ -27,6 +28,7 @@ interface StartOptions extends SpecCommandOptions {
   broadcastResults: boolean;
   waitForCapacity: boolean;
   json: boolean;
+  user?: string;
 }
 
 export async function runStart(file: string, commandArgs: string[], options: StartOptions, command: Command) {
@@ -45,6 +47,7 @@ export async function runStart(file: string, commandArgs: string[], options: Sta
     continueAsNewAfterEvents: options.continueAsNewAfter,
     maxLostAttempts: options.maxLost,
     ...(options.broadcastResults ? { broadcastResults: true } : {}),
+    share: defaultShare(spec, options.user),
   };
   // A trial no worker could ever hold would wait silently: say so before anything starts.
   const workers = options.waitForCapacity ? undefined : await registeredWorkers(client, spec.pool);
@@ -83,6 +86,17 @@ export function registerStartCommand(program: Command): void {
     .option('--wait', 'follow the sweep to its end and print the results table', false)
     .option('--no-tty', 'with --wait: plain progress lines, one per change, even on a terminal')
     .option('--pool <name>', 'run on this worker pool (overrides pool: in the file)')
+    .option('--user <name>', 'the owner the GPUs are shared by (default: $SWEEP_USER or $USER)', parseUserName)
+    .option(
+      '--priority <1-5>',
+      'urgency against other sweeps, 1 most urgent (overrides priority:; default 3)',
+      parseWholeIn(PRIORITY_RANGE.min, PRIORITY_RANGE.max),
+    )
+    .option(
+      '--weight <w>',
+      "the owner's share of slots against other owners (overrides weight:; default 1)",
+      parseNumberIn(WEIGHT_RANGE.min, WEIGHT_RANGE.max),
+    )
     .option(
       '--heartbeat-timeout <seconds>',
       'a worker silent this long is presumed dead; its trial moves',

@@ -12,6 +12,7 @@ import { sweepTimeline } from '../sweep-timeline.js';
 import { resolveSweepId } from '../sweep-id-prefix.js';
 import { formatDuration, formatTable } from '../table.js';
 import { withClient } from '../with-client.js';
+import { ownerUsage } from '../owner-usage.js';
 import { fitsNowhere, waitingLines } from '../waiting-trials.js';
 
 async function latestRunningSweep(client: Client): Promise<string> {
@@ -127,6 +128,8 @@ export async function showStatus(client: Client, sweepId: string | undefined, js
   }
   if (nowhere) lines.push(`  no live worker can run its trials: every trial ${nowhere}`);
   for (const line of waiting) lines.push(`  waiting: ${line}`);
+  const share = memo.options.share;
+  if (share) lines.push(`  owner ${share.owner} · priority ${share.priority} · weight ${share.weight}`);
   if (progress.best)
     lines.push(`  best ${memo.spec.metric?.name}: ${progress.best.value} (trial ${progress.best.index})`);
   if (gpu.workers.length > 0) lines.push(`  ${describeGpuIdle(gpu)}`);
@@ -155,12 +158,39 @@ export async function showStatus(client: Client, sweepId: string | undefined, js
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
+async function showOwnerUsage(client: Client, sweepId: string | undefined, json: boolean): Promise<void> {
+  if (sweepId) throw new ConfigError(['status --by-owner: covers every running sweep; give no sweep ID']);
+  const owners = await ownerUsage(client);
+  if (json) {
+    process.stdout.write(`${JSON.stringify(owners)}\n`);
+    return;
+  }
+  if (owners.length === 0) {
+    process.stdout.write('no running sweep\n');
+    return;
+  }
+  const rows = owners.map((usage) => [
+    usage.owner,
+    String(usage.sweeps),
+    String(usage.running),
+    String(usage.gpus),
+    String(usage.queued),
+    usage.priorities.join(','),
+    usage.weights.join(','),
+  ]);
+  const header = ['owner', 'sweeps', 'running', 'GPUs', 'queued', 'priority', 'weight'];
+  process.stdout.write(`${formatTable(header, rows)}\n`);
+}
+
 export function registerStatusCommand(program: Command): void {
   addConnectionOptions(program.command('status'))
     .argument('[sweep]', 'sweep ID or a unique prefix of it (default: the newest running sweep)')
     .option('--json', 'print the progress and the trials in flight as JSON', false)
+    .option('--by-owner', "every running sweep's GPUs and queued trials, by owner", false)
     .description('counts per state, and for each trial in flight: attempt, worker, runtime, heartbeat age, metrics')
-    .action(async (sweepId: string | undefined, options: { json: boolean }, command: Command) =>
-      withClient(command, (client) => showStatus(client, sweepId, options.json)),
+    .action(async (sweepId: string | undefined, options: { json: boolean; byOwner: boolean }, command: Command) =>
+      withClient(command, (client) =>
+        options.byOwner ? showOwnerUsage(client, sweepId, options.json) : showStatus(client, sweepId, options.json),
+      ),
     );
 }

@@ -2,6 +2,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { InvalidArgumentError } from 'commander';
 import {
+  checkedUserName,
+  parseNumberIn,
+  parseUserName,
+  parseWholeIn,
   parseFractionOption,
   parseKeyEqualsJson,
   parsePort,
@@ -56,4 +60,27 @@ test('parseFractionOption takes 0 < x <= 1 or a percentage', () => {
       bad,
     );
   }
+});
+
+test('parseWholeIn and parseNumberIn: --priority 1..5 and --weight 0.01..1000, with the range in the message', () => {
+  const priority = parseWholeIn(1, 5);
+  assert.equal(priority('1'), 1);
+  assert.equal(priority('5'), 5);
+  for (const bad of ['0', '6', '2.5', 'high', '']) {
+    assert.throws(() => priority(bad), { message: 'expected a whole number from 1 to 5.' }, bad);
+  }
+  const weight = parseNumberIn(0.01, 1000);
+  assert.equal(weight('0.5'), 0.5);
+  assert.equal(weight('3'), 3);
+  for (const bad of ['0', '0.001', '1001', '-1', 'x']) {
+    assert.throws(() => weight(bad), { message: 'expected a number from 0.01 to 1000, e.g. 2 or 0.5.' }, bad);
+  }
+});
+
+test('user names: what can go into a visibility query, and a ConfigError naming the variable for a bad $USER', () => {
+  assert.equal(parseUserName('alice.b-c_d@lab'), 'alice.b-c_d@lab');
+  for (const bad of ['a b', 'x"y', '-lead', '', 'é'])
+    assert.throws(() => parseUserName(bad), InvalidArgumentError, bad);
+  assert.equal(checkedUserName('root'), 'root');
+  assert.throws(() => checkedUserName('x"y'), /user name "x\\"y": expected .* \(set \$SWEEP_USER or --user\)/);
 });

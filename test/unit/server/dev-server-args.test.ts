@@ -23,6 +23,10 @@ test('devServerArgs: headless in-memory server with Sweep defaults and search at
     'frontend.enableServerVersionCheck=false',
     'frontend.WorkerHeartbeatsEnabled=true',
     'frontend.ListWorkersEnabled=true',
+    'matching.useNewMatcher=true',
+    'matching.enableFairness=true',
+    'matching.priorityLevels=10',
+    'matching.numTaskqueueWritePartitions=1',
   ]);
   const attributes = args.flatMap((arg, i) => (args[i - 1] === '--search-attribute' ? [arg] : []));
   assert.deepEqual(attributes, [
@@ -31,6 +35,7 @@ test('devServerArgs: headless in-memory server with Sweep defaults and search at
     'TrialIndex=Int',
     'TrialState=Keyword',
     'GpuQueue=Keyword',
+    'SweepOwner=Keyword',
   ]);
 });
 
@@ -50,7 +55,7 @@ test('devServerArgs: UI port, SQLite file, extra namespace and overriding dynami
   assert.match(joined, /--db-filename \/data\/temporal\.db/);
   assert.match(joined, /--namespace research/);
   // Later values win in the dev server, so the caller's come after Sweep's defaults.
-  assert.match(joined, /ListWorkersEnabled=true --dynamic-config-value limit\.historyCount\.suggestContinueAsNew=200/);
+  assert.match(joined, /WritePartitions=1 --dynamic-config-value limit\.historyCount\.suggestContinueAsNew=200/);
 });
 
 test('assertPortFree: a taken port is a usage error that names the flag and the port', async () => {

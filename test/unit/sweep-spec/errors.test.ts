@@ -5,6 +5,14 @@ import { problemsOf } from '../../helpers/spec.js';
 
 const cases: { name: string; yaml: string; overrides?: SpecOverrides; problems: string[] }[] = [
   {
+    name: 'priority and weight out of range',
+    yaml: 'priority: 7\nweight: 0\nparameters:\n  x: [1]',
+    problems: [
+      'parameters.yml:1:11 priority: must be <= 5, got 7',
+      'parameters.yml:2:9 weight: must be >= 0.01, got 0',
+    ],
+  },
+  {
     name: 'zero interval step (the issue example)',
     yaml: 'batchsize: [100, 500]\ngpu: 0\nlr: 0.1\nepoch: !!python/tuple [5, 20, 0]',
     problems: ['parameters.yml:4:8 epoch: interval step must be > 0, got 0'],
