@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { userName } from '../../src/cli/identity.js';
 import { test } from 'node:test';
 import { liveTrial, sweepMemo } from '../../src/cli/sweep-client.js';
 import { specOf } from '../helpers/spec.js';
@@ -40,7 +41,8 @@ test('sweep status and sweep watch without any worker answer from visibility and
     status.stdout,
     `sweep ${sweepId}: running\n  3 trials: 0 succeeded, 0 failed, 0 cancelled, 3 not finished\n` +
       '  (no worker answered for the sweep: counts from visibility; is any `sweep worker` running?)\n' +
-      `  no worker has polled pool "${owner.pool}" for 60 s: its trials wait for one (is a \`sweep worker --pool ${owner.pool}\` running?)\n`,
+      `  no worker has polled pool "${owner.pool}" for 60 s: its trials wait for one (is a \`sweep worker --pool ${owner.pool}\` running?)\n` +
+      `  owner ${userName()} · priority 3 · weight 1\n`,
   );
   const watch = startSweep(['watch', sweepId], { env: { ...process.env, TEMPORAL_ADDRESS: owner.address } });
   try {
