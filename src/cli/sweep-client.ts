@@ -8,8 +8,7 @@ import type { SweepSpec } from '../sweep-spec/spec-types.js';
 import { heartbeatProgress } from '../temporal/heartbeat-progress.js';
 import { isSweepId, newSweepId, queueOfIdentity, trialWorkflowId } from '../temporal/names.js';
 import { DEFAULT_PRIORITY, DEFAULT_WEIGHT, type SweepShare } from '../workflows/sweep-share.js';
-import { userName } from './identity.js';
-import { checkedUserName } from './option-parsers.js';
+import { ownerName } from './identity.js';
 import { sweepIdKey, sweepOwnerKey, sweepStateKey } from '../temporal/search-attributes.js';
 import { withClassVersion } from '../worker-class/class-version.js';
 import { sweepProgressQuery } from '../workflows/messages.js';
@@ -74,7 +73,7 @@ export async function startSweep(
 }
 
 /** The owner's (the user's by default), at the spec's priority and weight or the defaults. */
-export function defaultShare(spec: SweepSpec, owner = checkedUserName(userName())): SweepShare {
+export function defaultShare(spec: SweepSpec, owner = ownerName()): SweepShare {
   return {
     owner,
     priority: spec.priority ?? DEFAULT_PRIORITY,

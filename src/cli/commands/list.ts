@@ -1,8 +1,8 @@
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import type { Command } from 'commander';
 import { addConnectionOptions } from '../connection-flags.js';
-import { checkedUserName, parseCount, parseUserName } from '../option-parsers.js';
-import { userName } from '../identity.js';
+import { parseCount, parseUserName } from '../option-parsers.js';
+import { ownerName } from '../identity.js';
 import { sweepProgressOrCounts, sweepResult, type SweepMemo } from '../sweep-client.js';
 import { sweepOwnerKey, sweepStateKey } from '../../temporal/search-attributes.js';
 import type { SweepResult } from '../../workflows/sweep-workflow.js';
@@ -58,7 +58,7 @@ interface ListOptions {
 /** One user's sweeps, and those started before sweeps had owners (nobody's, so everyone's). */
 function ownerFilter(options: ListOptions): string {
   if (options.allUsers) return '';
-  const owner = options.user ?? checkedUserName(userName());
+  const owner = options.user ?? ownerName();
   return ` AND (${sweepOwnerKey.name} = "${owner}" OR ${sweepOwnerKey.name} IS NULL)`;
 }
 
