@@ -104,9 +104,12 @@ export class FolderQueue {
   /** Scripts taken earlier (by this run or a dead one): finished ones moved on; true while one still runs. */
   private async settleRunning(): Promise<boolean> {
     let busy = false;
-    const taken = readdirSync(this.runningDir)
-      .filter((name) => name.endsWith('.sh'))
-      .sort(naturalCompare);
+    const inRunning = readdirSync(this.runningDir);
+    const taken = inRunning.filter((name) => name.endsWith('.sh')).sort(naturalCompare);
+    // A marker whose script already moved on (the dispatcher died between the two steps of finish()).
+    for (const name of inRunning)
+      if (name.endsWith(`.sh${MARKER_SUFFIX}`) && !taken.includes(name.slice(0, -MARKER_SUFFIX.length)))
+        rmSync(join(this.runningDir, name), { force: true });
     for (const name of taken) {
       const marker = join(this.runningDir, `${name}${MARKER_SUFFIX}`);
       // Taken but its sweep not yet named (the dispatcher died in between): it starts now, as if just taken.
