@@ -136,6 +136,7 @@ class SweepRun {
       state,
       counts: this.counts,
       running: [...this.running],
+      held: [...this.held],
       nextIndex: this.nextIndex,
       ...(this.best ? { best: this.best } : {}),
       startedAt: this.startedAt,

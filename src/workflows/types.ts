@@ -183,6 +183,8 @@ export interface SweepProgress {
   readonly state: SweepState;
   readonly counts: SweepCounts;
   readonly running: readonly number[];
+  /** Of `running`, those the start gate refused: they wait for it, no process of theirs runs. */
+  readonly held?: readonly number[];
   readonly nextIndex: number;
   readonly best?: { readonly index: number; readonly value: number };
   readonly startedAt: number;

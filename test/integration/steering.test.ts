@@ -12,6 +12,7 @@ import { changeSweepUpdate, sweepChangesQuery, sweepProgressQuery } from '../../
 import { concurrencyAtStarts, spans, TestCluster, type TrialRecord } from '../helpers/cluster.js';
 import { runSweep } from '../helpers/processes.js';
 import { sharedServerConfig } from '../helpers/temporal.js';
+import { until } from '../helpers/until.js';
 
 let cluster: TestCluster;
 let client: Client;
@@ -75,7 +76,14 @@ test('max parallel lowered and raised, pause and resume: the processes follow, a
 
   const paused = await steer(['pause', sweepId]);
   assert.match(paused.stdout, /paused: no new trial starts/, paused.stderr);
-  await cluster.waitForRecords(() => runningNow(mine()) === 0);
+  // Drained: no process runs, and every trial still in flight was refused by the gate. A worker that read the
+  // sweep's memo just before the pause may still be starting one (a node trial takes a while to record its
+  // start); until that one has ended too, no process running is only a gap between trials.
+  const allHeld = async () => {
+    const { running, held = [] } = await client.workflow.getHandle(sweepId).query(sweepProgressQuery);
+    return running.every((index) => held.includes(index));
+  };
+  await until('the sweep to drain', async () => runningNow(mine()) === 0 && (await allHeld()), 60_000);
   const drainedAt = Date.now();
   // Nothing may start while paused: the absence of starts is what is asserted, over a stretch of time.
   await delay(5000);

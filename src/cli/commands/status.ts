@@ -134,7 +134,8 @@ export async function showStatus(client: Client, sweepId: string | undefined, js
     lines.push(`  best ${memo.spec.metric?.name}: ${progress.best.value} (trial ${progress.best.index})`);
   if (gpu.workers.length > 0) lines.push(`  ${describeGpuIdle(gpu)}`);
   if (progress.settings && changes.length > 0) {
-    lines.push(`  settings: ${describeSettings(progress.settings)} (${changes.length} change(s); latest last)`);
+    const held = progress.held?.length ? `; ${progress.held.length} trial(s) held, no process started` : '';
+    lines.push(`  settings: ${describeSettings(progress.settings)} (${changes.length} change(s); latest last${held})`);
     for (const change of changes.slice(-SHOWN_CHANGES)) {
       lines.push(`    ${new Date(change.at).toISOString()}  ${change.result} · by ${change.by}`);
     }
