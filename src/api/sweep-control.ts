@@ -3,8 +3,10 @@
 import type { Client } from '@temporalio/client';
 import { changeSweep, sweepChanges, type ChangeOptions } from '../cli/sweep-steering.js';
 import { connectClient, resolveConnectionConfig, type ConnectionConfig } from '../temporal/connection-config.js';
+import type { GridStep } from '../workflows/grid-growth.js';
 import type { SweepChange, SweepChangeRecord, SweepSettings } from '../workflows/sweep-changes.js';
 
+export type { GridStep } from '../workflows/grid-growth.js';
 export type { SweepChangeRecord, SweepSettings } from '../workflows/sweep-changes.js';
 
 export interface SweepEdit {
@@ -36,6 +38,14 @@ export class SweepControl {
   /** For trials not started yet; a lower max parallel lets the running ones finish. */
   edit(sweepId: string, edit: SweepEdit): Promise<SweepChangeRecord> {
     return this.change(sweepId, { kind: 'set', ...edit });
+  }
+
+  /**
+   * More trials, in one change: `{ kind: 'add-values', parameter: 'lr', values: [0.3] }` and the like. Only the
+   * combinations they make new run; the trials so far keep their indices and names.
+   */
+  grow(sweepId: string, ...steps: GridStep[]): Promise<SweepChangeRecord> {
+    return this.change(sweepId, { kind: 'grow', steps });
   }
 
   /** One trial, by index: recorded as stopped by the user (cancelled, not failed). */

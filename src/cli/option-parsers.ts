@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from 'commander';
 import { ConfigError } from '../errors.js';
 import { parseFraction, parseSizeMb } from '../sweep-spec/quantities.js';
+import type { Scalar } from '../sweep-spec/spec-types.js';
 
 export function parsePort(value: string): number {
   const port = Number(value);
@@ -25,6 +26,34 @@ export function parseKeyEqualsJson(value: string, previous: string[]): string[] 
     throw new InvalidArgumentError(`the value of ${key} is not JSON (strings need quotes: ${key}='"text"').`);
   }
   return collect(value, previous);
+}
+
+/** A parameter and the values to add to it: `lr=0.3,0.5`, or a JSON list when a value holds a comma. */
+export interface AxisValues {
+  readonly parameter: string;
+  readonly values: readonly Scalar[];
+}
+
+/** For `--add` and `--add-param` (repeatable): each value is JSON when it parses as JSON, else text. */
+export function parseAxisValues(value: string, previous: readonly AxisValues[] = []): AxisValues[] {
+  const at = value.indexOf('=');
+  if (at < 1 || at === value.length - 1) throw new InvalidArgumentError('expected NAME=V1,V2,…, e.g. lr=0.3,0.5.');
+  const text = value.slice(at + 1);
+  const asJson = (word: string): unknown => {
+    try {
+      return JSON.parse(word);
+    } catch {
+      return word;
+    }
+  };
+  const whole = asJson(text);
+  const values: readonly unknown[] = Array.isArray(whole)
+    ? (whole as unknown[])
+    : text.split(',').map((word) => asJson(word.trim()));
+  const bad = values.find((each) => each !== null && !['string', 'number', 'boolean'].includes(typeof each));
+  if (bad !== undefined)
+    throw new InvalidArgumentError(`values are numbers, text, true, false or null; got ${JSON.stringify(bad)}.`);
+  return [...previous, { parameter: value.slice(0, at), values: values as Scalar[] }];
 }
 
 /** A whole-number option value >= `minimum`. */

@@ -1,5 +1,5 @@
 import { UsageError } from '../errors.js';
-import { varyingParameterNames } from '../sweep-spec/expand.js';
+import { countedParameters, varyingParameterNames } from '../sweep-spec/expand.js';
 import { formatValue } from '../sweep-spec/render.js';
 import type { SweepSpec } from '../sweep-spec/spec-types.js';
 import { decodeMetric } from '../workflows/metric-values.js';
@@ -145,7 +145,10 @@ function paramsColumn(spec: SweepSpec, parameters: readonly string[]): Column {
   const shown = varying.length > 0 ? varying : parameters;
   return {
     header: 'params',
-    cell: (row) => shown.map((name) => `${name}=${formatValue(row.params[name] ?? null)}`).join(' '),
+    cell: (row) => {
+      const params = countedParameters(spec, row.params);
+      return shown.map((name) => `${name}=${formatValue(params[name] ?? null)}`).join(' ');
+    },
     fit: { minWidth: 12 },
   };
 }
@@ -159,7 +162,7 @@ function columns(rows: readonly TrialRow[], spec: SweepSpec, csv: boolean, narro
     ? [paramsColumn(spec, parameters)]
     : parameters.map((name): Column => ({
         header: FIXED_COLUMNS.has(name) ? `param.${name}` : name,
-        cell: (row) => formatValue(row.params[name] ?? null),
+        cell: (row) => formatValue(countedParameters(spec, row.params)[name] ?? null),
       }));
   const metricColumn = (name: string): Column => ({
     header: taken.has(name) ? `metric.${name}` : name,

@@ -1,6 +1,6 @@
 import { round12 } from './number-format.js';
 import { generatorFor, sample } from './random.js';
-import type { GridAxis, JsonValue, SweepSpec } from './spec-types.js';
+import type { GridAxis, JsonValue, SweepSpec, TrialBlock } from './spec-types.js';
 
 export function axisSize(axis: GridAxis): number {
   return axis.kind === 'values' ? axis.values.length : axis.count;
@@ -33,35 +33,75 @@ export function gridSize(spec: Pick<SweepSpec, 'parameters'>): number {
   );
 }
 
-export function trialCount(spec: Pick<SweepSpec, 'parameters' | 'samples' | 'trials'>): number {
-  return spec.trials ? spec.trials.length : gridSize(spec) * spec.samples;
+type TrialSource = Pick<SweepSpec, 'parameters' | 'samples' | 'trials' | 'blocks'>;
+
+function blockSize(block: TrialBlock): number {
+  return gridSize(block) * block.samples;
+}
+
+export function trialCount(spec: TrialSource): number {
+  if (spec.trials) return spec.trials.length;
+  const last = spec.blocks?.at(-1);
+  return last ? last.first + blockSize(last) : gridSize(spec) * spec.samples;
+}
+
+/** The trials the sweep started with: a grown sweep's first block, or all of them. */
+export function firstBlock(spec: TrialSource): TrialBlock {
+  return spec.blocks?.[0] ?? { first: 0, parameters: spec.parameters, samples: spec.samples };
+}
+
+/** The block that holds trial `index` (blocks are in index order, and few). */
+export function blockOf(spec: TrialSource, index: number): TrialBlock {
+  const blocks = spec.blocks ?? [firstBlock(spec)];
+  let found = blocks[0] ?? firstBlock(spec);
+  for (const block of blocks) if (block.first <= index) found = block;
+  return found;
 }
 
 /**
  * Trial `index`'s parameters, in file order. The sample number varies slowest, so the first gridSize trials
- * visit every grid point once; inside the grid the first parameter varies slowest and the last fastest.
+ * visit every grid point once; inside the grid the first parameter varies slowest and the last fastest. In a
+ * grown sweep the same holds inside each block; random draws follow the trial's own index.
  */
 export function trialParameters(
-  spec: Pick<SweepSpec, 'parameters' | 'samples' | 'seed' | 'trials'>,
+  spec: Pick<SweepSpec, 'parameters' | 'samples' | 'seed' | 'trials' | 'blocks'>,
   index: number,
 ): Record<string, JsonValue> {
   if (spec.trials) return { ...spec.trials[index] };
-  let remainder = index % gridSize(spec);
+  const block = blockOf(spec, index);
+  let remainder = (index - block.first) % gridSize(block);
   const gridValues = new Map<string, JsonValue>();
-  for (const parameter of [...spec.parameters].reverse()) {
+  for (const parameter of [...block.parameters].reverse()) {
     if (parameter.type !== 'grid') continue;
     const size = axisSize(parameter.axis);
     gridValues.set(parameter.name, axisValue(parameter.axis, remainder % size));
     remainder = Math.floor(remainder / size);
   }
   const values: Record<string, JsonValue> = {};
-  for (const parameter of spec.parameters) {
+  for (const parameter of block.parameters) {
     values[parameter.name] =
       parameter.type === 'grid'
         ? (gridValues.get(parameter.name) ?? null)
         : sample(parameter.distribution, generatorFor(spec.seed, index, parameter.name));
   }
   return values;
+}
+
+/**
+ * A trial's parameters as results show them: in a grown sweep, a trial that ran before `--add-param` added an
+ * axis counts as that axis's first value (it ran without it, as documented).
+ */
+export function countedParameters(
+  spec: Pick<SweepSpec, 'parameters' | 'blocks'>,
+  params: Readonly<Record<string, JsonValue>>,
+): Record<string, JsonValue> {
+  if (!spec.blocks) return { ...params };
+  const counted: Record<string, JsonValue> = {};
+  for (const parameter of spec.parameters) {
+    if (parameter.type === 'grid' && !Object.hasOwn(params, parameter.name))
+      counted[parameter.name] = axisValue(parameter.axis, 0);
+  }
+  return { ...counted, ...params };
 }
 
 /** Parameters that differ between trials: what a trial's name shows. */

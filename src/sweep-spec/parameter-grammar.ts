@@ -2,6 +2,7 @@
 // range, linspace, logspace or distribution. The second validation step; pure.
 import { parseAt, suggestion, type Problems } from './diagnostics.js';
 import { round12 } from './number-format.js';
+import { isParameterName } from './parameter-name.js';
 import { describeValue, type KeyPath } from './problems.js';
 import {
   DISTRIBUTIONS,
@@ -13,8 +14,6 @@ import {
 } from './spec-schema.js';
 import type { Distribution, GridAxis, JsonValue, ParameterSpec } from './spec-types.js';
 import { isMapping, PythonTuple, UnknownTag } from './yaml-values.js';
-
-const PARAMETER_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 
 /** A value must be plain JSON to reach a trial: no tuples nested inside lists or mappings. */
 function checkJson(value: unknown, path: KeyPath, problems: Problems): value is JsonValue {
@@ -169,7 +168,7 @@ function parseExplicitForm(
 
 /** A parameter's name becomes an option (`--lr`) and a keyword argument: the same rule wherever it is written. */
 export function checkParameterName(name: string, path: KeyPath, problems: Problems): boolean {
-  if (PARAMETER_NAME.test(name) && name !== '__proto__') return true;
+  if (isParameterName(name)) return true;
   problems.add(
     path,
     'parameter name cannot be an option name: use letters, digits, "_", "-" and ".", starting with a letter or "_"',

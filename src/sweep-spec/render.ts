@@ -1,5 +1,5 @@
 import { parseTemplate, placeholderNames } from './command-template.js';
-import { trialCount, trialParameters, varyingParameterNames } from './expand.js';
+import { firstBlock, trialCount, trialParameters, varyingParameterNames } from './expand.js';
 import { formatScalar } from './number-format.js';
 import type { JsonValue, SweepSpec } from './spec-types.js';
 
@@ -33,9 +33,13 @@ export function paramEnvName(name: string): string {
 export function trialName(spec: SweepSpec, index: number, params: Record<string, JsonValue>): string {
   const given = spec.trialNames?.[index];
   if (given !== undefined) return given;
-  const width = Math.max(3, String(trialCount(spec) - 1).length);
+  // A grown sweep's first trials keep the names they had: its later trials' indices just run longer, and they
+  // name what varies across the grid as grown.
+  const started = spec.trials ? trialCount(spec) : trialCount(firstBlock(spec));
+  const width = Math.max(3, String(started - 1).length);
+  const named = spec.trials || index >= started ? spec : firstBlock(spec);
   // A `trials:` entry may leave a parameter out: then its name shows nothing of it.
-  const parts = varyingParameterNames(spec)
+  const parts = varyingParameterNames(named)
     .filter((name) => Object.hasOwn(params, name))
     .map((name) => `${name}=${formatValue(params[name] ?? null).replace(/[^A-Za-z0-9.+-]+/g, '-')}`);
   return [`t${String(index).padStart(width, '0')}`, ...parts].join('_').slice(0, MAX_NAME_LENGTH);

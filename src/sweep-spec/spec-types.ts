@@ -66,6 +66,17 @@ export interface WorkerClassSpec {
   readonly init?: JsonValue;
 }
 
+/**
+ * A run of trials with consecutive indices from `first`: the grid of `parameters` times `samples`. A sweep that
+ * `sweep edit --add/--add-param/--samples` grew lists them in order (the first is the spec as started), so the
+ * trials it had keep their indices, parameters and names, and each edit's trials follow.
+ */
+export interface TrialBlock {
+  readonly first: number;
+  readonly parameters: readonly ParameterSpec[];
+  readonly samples: number;
+}
+
 export interface SweepSpec {
   readonly name?: string;
   /** argv template; `{name}` placeholders are filled per trial. Empty for a worker-class sweep. */
@@ -77,8 +88,10 @@ export interface SweepSpec {
   /** Random samples per grid point (1 for a pure grid). */
   readonly samples: number;
   readonly seed: number;
-  /** In file order: the first varies slowest. */
+  /** In file order: the first varies slowest. A grown sweep's: every axis with every value added so far. */
   readonly parameters: readonly ParameterSpec[];
+  /** Absent until the sweep is grown; then its trials, block by block (`parameters` and `samples` are the sum). */
+  readonly blocks?: readonly TrialBlock[];
   readonly metric?: Readonly<z.infer<typeof metricSchema>>;
   readonly maxParallel?: number;
   readonly retries: number;

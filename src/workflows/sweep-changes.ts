@@ -1,6 +1,7 @@
 // Changes to a running sweep (`sweep pause`, `resume`, `edit`, `stop`): what each may be, whether it is valid now,
 // and what it does to the sweep's settings. Pure and deterministic: the sweep workflow runs it, in its Update's
 // validator (a refused change never enters history) and its handler (an accepted one is recorded with who asked).
+import type { GridStep } from './grid-growth.js';
 
 /** A change as the CLI or the TypeScript API asks for it. */
 export type SweepChange =
@@ -16,7 +17,9 @@ export type SweepChange =
       readonly timeoutSeconds?: number | null;
     }
   /** One trial ends as cancelled, recorded as stopped by the user: running, it is cancelled; not started, skipped. */
-  | { readonly kind: 'stop-trial'; readonly index: number };
+  | { readonly kind: 'stop-trial'; readonly index: number }
+  /** More trials: new values, a new axis, more draws (`growGrid`); the trials so far keep indices and names. */
+  | { readonly kind: 'grow'; readonly steps: readonly GridStep[] };
 
 export interface SweepChangeRequest {
   /** Chosen by the client and kept with the change: a retried request returns the first one's record. */
@@ -55,12 +58,17 @@ export const MAX_RETRIES_LIMIT = 100;
 const isWhole = (value: unknown, min: number, max: number): value is number =>
   typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max;
 
+/** What a change is checked against: the sweep as it is now. */
+export interface SweepNow {
+  readonly settings: SweepSettings;
+  readonly standing: (index: number) => TrialStanding;
+  /** Why its grid cannot grow by `steps` (`growGrid`'s problem); undefined when it can. */
+  readonly growthProblem: (steps: readonly GridStep[]) => string | undefined;
+}
+
 /** Why `request` cannot be applied now; undefined when it can. The request is JSON from any client. */
-export function changeProblem(
-  request: SweepChangeRequest,
-  settings: SweepSettings,
-  standing: (index: number) => TrialStanding,
-): string | undefined {
+export function changeProblem(request: SweepChangeRequest, now: SweepNow): string | undefined {
+  const { settings, standing } = now;
   if (typeof request?.id !== 'string' || request.id === '' || request.id.length > 200) {
     return 'change id: expected a non-empty string of at most 200 characters';
   }
@@ -107,8 +115,10 @@ export function changeProblem(
       if (where === 'ended') return `trial ${change.index} has already ended`;
       return undefined;
     }
+    case 'grow':
+      return now.growthProblem(change.steps);
     default:
-      return `change: expected one of pause, resume, set, stop-trial; got ${JSON.stringify((change as { kind?: unknown })?.kind)}`;
+      return `change: expected one of pause, resume, set, stop-trial, grow; got ${JSON.stringify((change as { kind?: unknown })?.kind)}`;
   }
 }
 
@@ -125,7 +135,7 @@ export function describeSettings(settings: SweepSettings): string {
 /** The settings after `change` (valid by `changeProblem`), and what changed in words. */
 export function applyChange(
   settings: SweepSettings,
-  change: Exclude<SweepChange, { kind: 'stop-trial' }>,
+  change: Exclude<SweepChange, { kind: 'stop-trial' | 'grow' }>,
 ): { settings: SweepSettings; result: string } {
   switch (change.kind) {
     case 'pause':

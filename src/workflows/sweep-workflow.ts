@@ -1,9 +1,9 @@
 import {
   CancellationScope,
   condition,
-  continueAsNew,
   getExternalWorkflowHandle,
   isCancellation,
+  makeContinueAsNewFunc,
   ParentClosePolicy,
   setCurrentDetails,
   setHandler,
@@ -12,8 +12,10 @@ import {
   upsertSearchAttributes,
   workflowInfo,
   allHandlersFinished,
+  ApplicationFailure,
 } from '@temporalio/workflow';
 import { trialCount } from '../sweep-spec/expand.js';
+import type { JsonValue, SweepSpec } from '../sweep-spec/spec-types.js';
 import { renderTrial } from '../sweep-spec/render.js';
 import { isGateMemo, SWEEP_GATE_MEMO, trialWorkflowId, UPDATE_VERSION_MEMO } from '../temporal/names.js';
 import { sweepIdKey, sweepStateKey, trialIndexKey, trialStateKey } from '../temporal/search-attributes.js';
@@ -41,10 +43,10 @@ import {
   type SweepSettings,
   type TrialStanding,
 } from './sweep-changes.js';
+import { growGrid, type GridStep } from './grid-growth.js';
 import { jsonBytes, updateProblem } from './update-limits.js';
 import { planTrial } from './trial-plan.js';
 import { trialWorkflow } from './trial-workflow.js';
-import type { JsonValue } from '../sweep-spec/spec-types.js';
 import type { CacheUpdate, SweepCounts, SweepInput, SweepProgress, SweepState } from './types.js';
 
 export interface SweepResult {
@@ -74,7 +76,9 @@ class SweepRun {
   /** The next trial to start, counted in this sweep's order (an index into `indices` for a retry). */
   nextIndex: number;
   readonly running: Set<number>;
-  readonly counts: SweepCounts;
+  counts: SweepCounts;
+  /** The spec as `sweep edit --add/--add-param/--samples` grew it (carried across continue-as-new). */
+  spec: SweepSpec;
   best: SweepProgress['best'];
   readonly startedAt: number;
   readonly runs: number;
@@ -92,6 +96,7 @@ class SweepRun {
 
   constructor(private readonly input: SweepInput) {
     const carried = input.carried;
+    this.spec = input.spec;
     this.settings = carried?.settings ?? {
       paused: false,
       maxParallel: input.options.window,
@@ -170,7 +175,14 @@ class SweepRun {
 
   validateChange(request: SweepChangeRequest): void {
     if (this.changes.some((record) => record.id === request?.id)) return;
-    const problem = changeProblem(request, this.settings, (index) => this.standing(index));
+    const problem = changeProblem(request, {
+      settings: this.settings,
+      standing: (index) => this.standing(index),
+      growthProblem: (steps) => {
+        const grown = growGrid(this.spec, steps, this.input.indices !== undefined);
+        return 'problem' in grown ? grown.problem : undefined;
+      },
+    });
     if (problem) throw new Error(problem);
   }
 
@@ -182,6 +194,8 @@ class SweepRun {
     let result: string;
     if (change.kind === 'stop-trial') {
       result = await this.stopTrial(change.index, request.by);
+    } else if (change.kind === 'grow') {
+      result = this.grow(change.steps);
     } else {
       const applied = applyChange(this.settings, change);
       this.settings = applied.settings;
@@ -193,6 +207,20 @@ class SweepRun {
     this.changed = true;
     await this.refreshGate();
     return record;
+  }
+
+  /** Appends the trials `steps` make new; the memo's spec follows, so every CLI sees them. */
+  private grow(steps: readonly GridStep[]): string {
+    const grown = growGrid(this.spec, steps, this.input.indices !== undefined);
+    // The validator ran against this very state: a problem now is a bug, and it fails the Update, not the sweep.
+    if ('problem' in grown) throw ApplicationFailure.nonRetryable(grown.problem);
+    this.spec = grown.spec;
+    this.counts = { ...this.counts, total: trialCount(grown.spec) };
+    upsertMemo({ spec: grown.spec });
+    const { from, to } = grown.added;
+    const name = (index: number) => renderTrial(grown.spec, index).name.split('_')[0];
+    const which = to - from === 1 ? name(from) : `${name(from)}..${name(to - 1)}`;
+    return `added ${to - from} trial${to - from === 1 ? '' : 's'}: ${which}`;
   }
 
   private async stopTrial(index: number, by: string): Promise<string> {
@@ -250,7 +278,7 @@ class SweepRun {
     // A repeated signal (or one for a trial of a previous sweep run) is ignored: each trial counts once.
     if (!this.running.delete(message.index)) return;
     this.counts[message.state]++;
-    const metric = this.input.spec.metric;
+    const metric = this.spec.metric;
     if (metric && message.best !== undefined) {
       const better =
         !this.best || (metric.goal === 'minimize' ? message.best < this.best.value : message.best > this.best.value);
@@ -262,7 +290,7 @@ class SweepRun {
 
   /** `--broadcast-results`: the trial's result becomes a cache update, unless that would break a cap. */
   private broadcastResult(message: TrialFinished): void {
-    const { name, params } = renderTrial(this.input.spec, message.index);
+    const { name, params } = renderTrial(this.spec, message.index);
     const result: Record<string, JsonValue> = { index: message.index, name, params, state: message.state };
     if (message.metrics) result.metrics = message.metrics;
     if (message.best !== undefined) result.best = message.best;
@@ -276,7 +304,7 @@ class SweepRun {
     if (this.settings.paused) return;
     const { retries, timeoutSeconds } = this.settings;
     // `sweep edit --retries/--timeout` apply to the trials that start from now on.
-    const { timeoutSeconds: _spec, ...rest } = this.input.spec;
+    const { timeoutSeconds: _spec, ...rest } = this.spec;
     const spec = { ...rest, retries, ...(timeoutSeconds === undefined ? {} : { timeoutSeconds }) };
     while (this.running.size < this.settings.maxParallel && this.nextIndex < this.counts.total) {
       const ordinal = this.nextIndex++;
@@ -315,9 +343,7 @@ class SweepRun {
   describe(state: SweepState): string {
     const { total, succeeded, failed, cancelled } = this.counts;
     const queued = total - this.nextIndex;
-    const best = this.best
-      ? ` · best ${this.input.spec.metric?.name} ${this.best.value} (trial ${this.best.index})`
-      : '';
+    const best = this.best ? ` · best ${this.spec.metric?.name} ${this.best.value} (trial ${this.best.index})` : '';
     const { paused, maxParallel } = this.settings;
     const steering = state === 'running' ? `${paused ? ' · **paused**' : ''} · max parallel ${maxParallel}` : '';
     const last = this.changes.at(-1);
@@ -384,7 +410,12 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepResult> {
       setCurrentDetails(run.describe('running'));
       if (run.shouldContinueAsNew()) {
         await condition(allHandlersFinished);
-        await continueAsNew<typeof sweepWorkflow>({ ...input, carried: run.carried() });
+        // The memo as upserted (a grown spec): without it the next run would start from the start request's.
+        await makeContinueAsNewFunc<typeof sweepWorkflow>({ memo: workflowInfo().memo })({
+          ...input,
+          spec: run.spec,
+          carried: run.carried(),
+        });
       }
       if (!run.done) await run.waitForChange();
     }

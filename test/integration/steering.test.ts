@@ -86,7 +86,7 @@ test('max parallel lowered and raised, pause and resume: the processes follow, a
   await until('the sweep to drain', async () => runningNow(mine()) === 0 && (await allHeld()), 60_000);
   const drainedAt = Date.now();
   // Nothing may start while paused: the absence of starts is what is asserted, over a stretch of time.
-  await delay(5000);
+  await delay(10_000);
   const startedWhilePaused = spans(mine()).filter((span) => span.from > drainedAt);
   assert.deepEqual(startedWhilePaused, [], 'no trial started while paused');
   const progress = await client.workflow.getHandle(sweepId).query(sweepProgressQuery);

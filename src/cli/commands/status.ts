@@ -1,5 +1,6 @@
 import { sweepChanges } from '../sweep-steering.js';
 import { describeSettings } from '../../workflows/sweep-changes.js';
+import { describeParameter } from './validate.js';
 import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import { ConfigError } from '../../errors.js';
@@ -128,6 +129,11 @@ export async function showStatus(client: Client, sweepId: string | undefined, js
   }
   if (nowhere) lines.push(`  no live worker can run its trials: every trial ${nowhere}`);
   for (const line of waiting) lines.push(`  waiting: ${line}`);
+  const grownBy = (memo.spec.blocks?.length ?? 1) - 1;
+  if (grownBy > 0) {
+    const now = memo.spec.parameters.map(describeParameter).join(', ');
+    lines.push(`  grown by ${grownBy} edit(s); parameters now: ${now}`);
+  }
   const share = memo.options.share;
   if (share) lines.push(`  owner ${share.owner} · priority ${share.priority} · weight ${share.weight}`);
   if (progress.best)

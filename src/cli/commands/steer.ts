@@ -3,8 +3,9 @@ import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import { ConfigError } from '../../errors.js';
 import { parseDurationSeconds } from '../../sweep-spec/quantities.js';
+import type { GridStep } from '../../workflows/grid-growth.js';
 import type { SweepChange } from '../../workflows/sweep-changes.js';
-import { parseCount } from '../option-parsers.js';
+import { parseAxisValues, parseCount, type AxisValues } from '../option-parsers.js';
 import { writeOut } from '../output.js';
 import { sweepMemo } from '../sweep-client.js';
 import { sweepCommand } from '../sweep-command.js';
@@ -13,9 +14,32 @@ import { trialIndexOf } from '../trial-ref.js';
 import { withClient } from '../with-client.js';
 
 interface EditOptions {
+  add: AxisValues[];
+  addParam: AxisValues[];
+  samples?: number;
   maxParallel?: number;
   retries?: number;
   timeout?: string;
+}
+
+/** The grid flags as one change: new values first, then new axes, then draws (the trials added are the same). */
+function growthOf(options: EditOptions): SweepChange | undefined {
+  const steps: GridStep[] = [
+    ...options.add.map((axis) => ({ kind: 'add-values' as const, ...axis })),
+    ...options.addParam.map((axis) => ({ kind: 'add-parameter' as const, ...axis })),
+    ...(options.samples === undefined ? [] : [{ kind: 'add-samples' as const, samples: options.samples }]),
+  ];
+  return steps.length > 0 ? { kind: 'grow', steps } : undefined;
+}
+
+function settingsOf(options: EditOptions): SweepChange | undefined {
+  if (options.maxParallel === undefined && options.retries === undefined && options.timeout === undefined) return;
+  return {
+    kind: 'set',
+    ...(options.maxParallel === undefined ? {} : { maxParallel: options.maxParallel }),
+    ...(options.retries === undefined ? {} : { retries: options.retries }),
+    ...(options.timeout === undefined ? {} : { timeoutSeconds: timeoutOf(options.timeout) }),
+  };
 }
 
 /** `--timeout 2h`, or `none` for no timeout. */
@@ -28,14 +52,17 @@ function timeoutOf(value: string): number | null {
   return seconds;
 }
 
+/** Each change in turn, each said as the sweep recorded it; one refused stops the rest. */
 async function applyAndSay(
   command: Command,
   sweepId: string,
-  change: (client: Client) => SweepChange | Promise<SweepChange>,
+  changes: (client: Client) => readonly SweepChange[] | Promise<readonly SweepChange[]>,
 ) {
   await withClient(command, async (client) => {
-    const record = await changeSweep(client, sweepId, await change(client));
-    await writeOut(`${sweepId}: ${record.result}\n`);
+    for (const change of await changes(client)) {
+      const record = await changeSweep(client, sweepId, change);
+      await writeOut(`${sweepId}: ${record.result}\n`);
+    }
   });
 }
 
@@ -43,29 +70,40 @@ export function registerSteerCommands(program: Command): void {
   sweepCommand(program, 'pause')
     .description('start no new trial of a running sweep; running trials finish (resume with sweep resume)')
     .action((sweepId: string, _options: unknown, command: Command) =>
-      applyAndSay(command, sweepId, () => ({ kind: 'pause' })),
+      applyAndSay(command, sweepId, () => [{ kind: 'pause' }]),
     );
   sweepCommand(program, 'resume')
     .description('let a paused sweep start trials again')
     .action((sweepId: string, _options: unknown, command: Command) =>
-      applyAndSay(command, sweepId, () => ({ kind: 'resume' })),
+      applyAndSay(command, sweepId, () => [{ kind: 'resume' }]),
     );
   sweepCommand(program, 'edit')
+    .option(
+      '--add <name=values>',
+      'new values on a grid axis, e.g. lr=0.3,0.5: only the new combinations run (repeatable)',
+      parseAxisValues,
+      [],
+    )
+    .option(
+      '--add-param <name=values>',
+      'a new axis, e.g. seed=1,2: the trials so far count as its first value (repeatable)',
+      parseAxisValues,
+      [],
+    )
+    .option('--samples <n>', 'this many more random draws per grid point', parseCount(1))
     .option('--max-parallel <n>', 'trials at once from now on (lowering lets running trials finish)', parseCount(1))
     .option('--retries <n>', 'retries of a failing command, for trials not started yet', parseCount(0))
     .option('--timeout <duration>', 'per attempt (90s, 2h, or none), for trials not started yet')
     .description('change a running sweep; the change is recorded with who made it (sweep status lists them)')
     .action((sweepId: string, options: EditOptions, command: Command) =>
       applyAndSay(command, sweepId, () => {
-        if (options.maxParallel === undefined && options.retries === undefined && options.timeout === undefined) {
-          throw new ConfigError(['sweep edit: nothing to change: give --max-parallel, --retries or --timeout']);
+        const changes = [growthOf(options), settingsOf(options)].filter((change) => change !== undefined);
+        if (changes.length === 0) {
+          throw new ConfigError([
+            'sweep edit: nothing to change: give --add, --add-param, --samples, --max-parallel, --retries or --timeout',
+          ]);
         }
-        return {
-          kind: 'set',
-          ...(options.maxParallel === undefined ? {} : { maxParallel: options.maxParallel }),
-          ...(options.retries === undefined ? {} : { retries: options.retries }),
-          ...(options.timeout === undefined ? {} : { timeoutSeconds: timeoutOf(options.timeout) }),
-        };
+        return changes;
       }),
     );
   sweepCommand(program, 'stop')
@@ -74,7 +112,7 @@ export function registerSteerCommands(program: Command): void {
     .action((sweepId: string, trial: string, _options: unknown, command: Command) =>
       applyAndSay(command, sweepId, async (client) => {
         const memo = await sweepMemo(client, sweepId);
-        return { kind: 'stop-trial', index: trialIndexOf(memo.spec, sweepId, trial) };
+        return [{ kind: 'stop-trial', index: trialIndexOf(memo.spec, sweepId, trial) }];
       }),
     );
 }

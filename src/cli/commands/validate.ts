@@ -7,7 +7,7 @@ import { describeRequest, resourceRequest } from '../../workflows/resource-reque
 import { addResourceOptions } from '../resource-flags.js';
 import { addSpecArguments, readSpecFile, type SpecCommandOptions } from '../spec-file.js';
 
-function describeParameter(parameter: ParameterSpec): string {
+export function describeParameter(parameter: ParameterSpec): string {
   if (parameter.type === 'random') return `${parameter.name} ~ ${parameter.distribution.kind}`;
   const size = axisSize(parameter.axis);
   return size === 1 ? `${parameter.name} (fixed)` : `${parameter.name} (${size} values)`;

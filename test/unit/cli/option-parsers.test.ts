@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { InvalidArgumentError } from 'commander';
 import {
+  parseAxisValues,
   checkedUserName,
   parseNumberIn,
   parseUserName,
@@ -83,4 +84,17 @@ test('user names: what can go into a visibility query, and a ConfigError naming 
     assert.throws(() => parseUserName(bad), InvalidArgumentError, bad);
   assert.equal(checkedUserName('root'), 'root');
   assert.throws(() => checkedUserName('x"y'), /user name "x\\"y": expected .* \(set \$SWEEP_USER or --user\)/);
+});
+
+test('--add and --add-param take NAME=V1,V2: JSON values where they parse, text otherwise, a JSON list for commas', () => {
+  assert.deepEqual(parseAxisValues('lr=0.3,1e-4'), [{ parameter: 'lr', values: [0.3, 0.0001] }]);
+  assert.deepEqual(parseAxisValues('opt=adam, sgd,true,null'), [
+    { parameter: 'opt', values: ['adam', 'sgd', true, null] },
+  ]);
+  assert.deepEqual(parseAxisValues('tag=["a,b", "c"]', [{ parameter: 'lr', values: [1] }]), [
+    { parameter: 'lr', values: [1] },
+    { parameter: 'tag', values: ['a,b', 'c'] },
+  ]);
+  for (const bad of ['lr', '=1', 'lr=']) assert.throws(() => parseAxisValues(bad), /expected NAME=V1,V2/);
+  assert.throws(() => parseAxisValues('lr=[[1]]'), /values are numbers, text, true, false or null; got \[1\]/);
 });

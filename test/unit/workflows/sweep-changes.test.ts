@@ -14,8 +14,12 @@ import {
 const settings: SweepSettings = { paused: false, maxParallel: 4, retries: 0 };
 const request = (change: SweepChange) => ({ id: 'c1', by: 'alice@hostA', change });
 const standing = (index: number): TrialStanding => (index < 3 ? 'ended' : index < 5 ? 'running' : 'not-started');
-const problem = (change: SweepChange, now: SweepSettings = settings) =>
-  changeProblem(request(change), now, (index) => (index > 9 ? 'no-such-trial' : standing(index)));
+const sweepNow = (now: SweepSettings) => ({
+  settings: now,
+  standing: (index: number) => (index > 9 ? 'no-such-trial' : standing(index)),
+  growthProblem: () => 'no grid here',
+});
+const problem = (change: SweepChange, now: SweepSettings = settings) => changeProblem(request(change), sweepNow(now));
 
 test('a valid change has no problem', () => {
   assert.equal(problem({ kind: 'pause' }), undefined);
@@ -41,9 +45,10 @@ test('each refusal says what was expected', () => {
   assert.equal(problem({ kind: 'stop-trial', index: 1 }), 'trial 1 has already ended');
   assert.equal(problem({ kind: 'stop-trial', index: 12 }), 'trial 12: the sweep has no such trial');
   assert.match(problem({ kind: 'stop-trial', index: -1 }) ?? '', /trial: expected a trial index/);
-  assert.match(problem({ kind: 'grow' } as unknown as SweepChange) ?? '', /expected one of pause, resume, set/);
-  assert.match(changeProblem({ ...request({ kind: 'pause' }), by: '' }, settings, standing) ?? '', /^by:/);
-  assert.match(changeProblem({ ...request({ kind: 'pause' }), id: '' }, settings, standing) ?? '', /^change id:/);
+  assert.equal(problem({ kind: 'grow', steps: [] }), 'no grid here', "the grid's own problem");
+  assert.match(problem({ kind: 'widen' } as unknown as SweepChange) ?? '', /expected one of pause, resume, set/);
+  assert.match(changeProblem({ ...request({ kind: 'pause' }), by: '' }, sweepNow(settings)) ?? '', /^by:/);
+  assert.match(changeProblem({ ...request({ kind: 'pause' }), id: '' }, sweepNow(settings)) ?? '', /^change id:/);
 });
 
 test('applying a change says what changed, from what to what', () => {

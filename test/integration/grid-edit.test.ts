@@ -1,0 +1,121 @@
+// Growing a running grid (`sweep edit --add / --add-param / --samples`) on a real server with real workers and
+// trial processes: exactly the new combinations run, once each, across continue-as-new and a SIGKILLed server.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { Client, Connection } from '@temporalio/client';
+import { SweepControl } from '../../src/api/sweep-control.js';
+import type { DevServer } from '../../src/server/dev-server.js';
+import { sweepChangesQuery, sweepProgressQuery } from '../../src/workflows/messages.js';
+import { TestCluster } from '../helpers/cluster.js';
+import { startPrivateServer, tempDir } from '../helpers/temporal.js';
+
+const cleanups: (() => Promise<unknown>)[] = [];
+after(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+});
+
+interface ResultLine {
+  readonly index: number;
+  readonly name: string;
+  readonly state: string;
+  readonly params: Record<string, unknown>;
+}
+
+test('edit --add and --add-param on a running grid run exactly the new combinations, across continue-as-new and a server restart', async () => {
+  const dbFile = join(tempDir('grid-edit'), 'temporal.db');
+  let server: DevServer = await startPrivateServer(dbFile);
+  cleanups.push(() => server.stop());
+  const cluster = new TestCluster(server.address);
+  cleanups.push(() => cluster.stop());
+  await Promise.all([cluster.startWorker('grow-a', 2), cluster.startWorker('grow-b', 2)]);
+  // Two at a time, 2 s each: the sweep is still running when the last edit comes, the restart included.
+  const sweepId = await cluster.start('  x: [1, 2, 3]\n  y: [a, b]\n  steps: 8\n  step_ms: 250', {
+    settings: 'max_parallel: 2',
+    args: ['--continue-as-new-after', '100', '--heartbeat-timeout', '20'],
+  });
+  await cluster.waitForRecords((records) => records.some((r) => r.sweep === sweepId && r.event === 'start'));
+
+  const added = await cluster.sweep(['edit', sweepId, '--add', 'x=4,5']);
+  assert.equal(added.code, 0, added.stderr);
+  assert.equal(added.stdout, `${sweepId}: added 4 trials: t006..t009\n`);
+
+  // Refused: a value already on the axis, an axis that does not exist. Nothing changes.
+  const connection = await Connection.connect({ address: server.address });
+  const changesNow = async () => {
+    const client = new Client({ connection });
+    return (await client.workflow.getHandle(sweepId).query(sweepChangesQuery)).changes.length;
+  };
+  const before = await changesNow();
+  const twice = await cluster.sweep(['edit', sweepId, '--add', 'x=2,6']);
+  assert.notEqual(twice.code, 0);
+  assert.match(twice.stderr, /change refused: --add x: 2 is already on the axis/);
+  const unknown = await cluster.sweep(['edit', sweepId, '--add', 'z=1']);
+  assert.match(unknown.stderr, /--add z: the sweep has no parameter z \(its parameters: x, y, steps, step_ms\)/);
+  const control = await SweepControl.connect(
+    { address: server.address, namespace: 'default', tls: false },
+    { by: 'bob@hostB', dataDir: join(cluster.dir, 'cli-data') },
+  );
+  await assert.rejects(
+    control.grow(sweepId, { kind: 'add-samples', samples: 2 }),
+    /--samples: the sweep has no random/,
+  );
+  await control.close();
+  assert.equal(await changesNow(), before, 'a refused edit records nothing');
+  await connection.close();
+
+  // The server dies with the grown sweep in flight; the growth is in the sweep's state, and a new axis follows.
+  const port = server.options.port;
+  await server.kill();
+  server = await startPrivateServer(dbFile, port);
+  const seeded = await cluster.sweep(['edit', sweepId, '--add-param', 'seed=0,7']);
+  assert.equal(seeded.code, 0, seeded.stderr);
+  assert.equal(seeded.stdout, `${sweepId}: added 10 trials: t010..t019\n`);
+
+  const watched = await cluster.sweep(['watch', sweepId, '--no-tty']);
+  assert.equal(watched.code, 0, watched.stderr);
+  const starts = cluster.records(sweepId).filter((r) => r.event === 'start' && r.from === 0);
+  assert.deepEqual(
+    starts.map((r) => r.trial).sort((a, b) => a - b),
+    Array.from({ length: 20 }, (_, i) => i),
+    'every trial, the added ones too, ran once from its start',
+  );
+
+  const results = await cluster.sweep(['results', sweepId, '--format', 'json']);
+  assert.equal(results.code, 0, results.stderr);
+  const lines = results.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as ResultLine);
+  assert.ok(lines.every((line) => line.state === 'succeeded'));
+  const point = (line: ResultLine) => JSON.stringify([line.params.x, line.params.y, line.params.seed ?? 0]);
+  const expected = [1, 2, 3, 4, 5].flatMap((x) =>
+    ['a', 'b'].flatMap((y) => [0, 7].map((seed) => JSON.stringify([x, y, seed]))),
+  );
+  assert.deepEqual(lines.map(point).sort(), expected.sort(), 'the grown grid, every point once');
+  assert.deepEqual(
+    lines.slice(0, 6).map((line) => [line.name, line.params.seed]),
+    ['t000_x=1_y=a', 't001_x=1_y=b', 't002_x=2_y=a', 't003_x=2_y=b', 't004_x=3_y=a', 't005_x=3_y=b'].map((name) => [
+      name,
+      undefined,
+    ]),
+    'the first trials keep their names, and ran without the new axis',
+  );
+  assert.equal(lines[19]?.name, 't019_x=5_y=b_seed=7');
+
+  // The table counts the first trials as the new axis's first value; the sweep says what it is now.
+  const table = await cluster.sweep(['results', sweepId]);
+  assert.match(table.stdout, /^\s*0\s.*\b1\s+a\s+8\s+250\s+0\b/m, table.stdout);
+  const client = new Client({ connection: await Connection.connect({ address: server.address }) });
+  const progress = await client.workflow.getHandle(sweepId).query(sweepProgressQuery);
+  assert.equal(progress.counts.total, 20);
+  assert.ok(progress.runs > 1, `continued as new at least once (runs: ${progress.runs})`);
+  const status = await cluster.sweep(['status', sweepId]);
+  assert.match(status.stdout, /20 trials: 20 succeeded/);
+  assert.match(
+    status.stdout,
+    /grown by 2 edit\(s\); parameters now: x \(5 values\), y \(2 values\), steps \(fixed\), step_ms \(fixed\), seed \(2 values\)/,
+  );
+  assert.match(status.stdout, /added 4 trials: t006\.\.t009 · by /);
+  await client.connection.close();
+});
