@@ -48,6 +48,11 @@ export class SweepControl {
     return this.change(sweepId, { kind: 'grow', steps });
   }
 
+  /** A trial that has ended, by index, runs again from scratch as a new trial of the running sweep. */
+  rerun(sweepId: string, trial: number): Promise<SweepChangeRecord> {
+    return this.change(sweepId, { kind: 'rerun-trial', index: trial });
+  }
+
   /** One trial, by index: recorded as stopped by the user (cancelled, not failed). */
   stop(sweepId: string, trial: number): Promise<SweepChangeRecord> {
     return this.change(sweepId, { kind: 'stop-trial', index: trial });

@@ -2,9 +2,9 @@
 // indices, parameters and names; each step appends a block of exactly the combinations the step makes new:
 // new values on an axis times every value of the other axes, a new axis's later values times the whole grid
 // (the trials so far count as its first value), or more random draws per grid point. Steps apply in order, so
-// `--add lr=… --add bs=…` adds the new product's missing corner once. Pure and deterministic: the sweep runs
-// it in its Update's validator and handler.
-import { axisSize, axisValue, firstBlock, trialCount } from '../sweep-spec/expand.js';
+// `--add lr=… --add bs=…` adds the new product's missing corner once. `sweep rerun` appends a block of one: a
+// trial's parameters, fixed. Pure and deterministic: the sweep runs it in its Update's validator and handler.
+import { axisSize, axisValue, firstBlock, trialCount, trialParameters } from '../sweep-spec/expand.js';
 import { isParameterName } from '../sweep-spec/parameter-name.js';
 import { formatValue } from '../sweep-spec/render.js';
 import type { JsonValue, ParameterSpec, Scalar, SweepSpec } from '../sweep-spec/spec-types.js';
@@ -15,7 +15,9 @@ export type GridStep =
   /** `--add-param seed=1,2`: a new axis; the trials so far count as its first value, the rest are new. */
   | { readonly kind: 'add-parameter'; readonly parameter: string; readonly values: readonly Scalar[] }
   /** `--samples 8`: this many more random draws per grid point. */
-  | { readonly kind: 'add-samples'; readonly samples: number };
+  | { readonly kind: 'add-samples'; readonly samples: number }
+  /** `sweep rerun`: one more trial with trial `index`'s very parameters (random draws included), from scratch. */
+  | { readonly kind: 'rerun'; readonly index: number };
 
 /** Each edit adds a block to the sweep's spec (and memo): a bound on what a sweep carries. */
 export const MAX_BLOCKS = 100;
@@ -119,8 +121,21 @@ function grownBy(spec: SweepSpec, step: GridStep): Grown {
       blockSamples = step.samples;
       break;
     }
+    case 'rerun': {
+      if (!Number.isInteger(step.index) || step.index < 0 || step.index >= trialCount(spec)) {
+        return { problem: `trial ${JSON.stringify(step.index)}: the sweep has no such trial` };
+      }
+      // Every parameter fixed at the trial's value: a block of one, whatever the grid looks like by now.
+      const params = trialParameters(spec, step.index);
+      parameters = spec.parameters;
+      block = Object.entries(params).map(([name, value]) => ({ name, type: 'grid', axis: valuesAxis([value]) }));
+      blockSamples = 1;
+      break;
+    }
     default:
-      return { problem: `grid step: expected add-values, add-parameter or add-samples, got ${JSON.stringify(step)}` };
+      return {
+        problem: `grid step: expected add-values, add-parameter, add-samples or rerun, got ${JSON.stringify(step)}`,
+      };
   }
   const blocks = [
     ...(spec.blocks ?? [firstBlock(spec)]),

@@ -19,7 +19,9 @@ export type SweepChange =
   /** One trial ends as cancelled, recorded as stopped by the user: running, it is cancelled; not started, skipped. */
   | { readonly kind: 'stop-trial'; readonly index: number }
   /** More trials: new values, a new axis, more draws (`growGrid`); the trials so far keep indices and names. */
-  | { readonly kind: 'grow'; readonly steps: readonly GridStep[] };
+  | { readonly kind: 'grow'; readonly steps: readonly GridStep[] }
+  /** A trial that has ended runs again from scratch, as a new trial with its parameters (its record stays). */
+  | { readonly kind: 'rerun-trial'; readonly index: number };
 
 export interface SweepChangeRequest {
   /** Chosen by the client and kept with the change: a retried request returns the first one's record. */
@@ -117,8 +119,18 @@ export function changeProblem(request: SweepChangeRequest, now: SweepNow): strin
     }
     case 'grow':
       return now.growthProblem(change.steps);
+    case 'rerun-trial': {
+      if (!isWhole(change.index, 0, Number.MAX_SAFE_INTEGER)) {
+        return `trial: expected a trial index, got ${JSON.stringify(change.index)}`;
+      }
+      const where = standing(change.index);
+      if (where === 'no-such-trial') return `trial ${change.index}: the sweep has no such trial`;
+      if (where === 'running') return `trial ${change.index} is running: rerun it once it has ended (or stop it)`;
+      if (where === 'not-started') return `trial ${change.index} has not started yet: it will run anyway`;
+      return now.growthProblem([{ kind: 'rerun', index: change.index }]);
+    }
     default:
-      return `change: expected one of pause, resume, set, stop-trial, grow; got ${JSON.stringify((change as { kind?: unknown })?.kind)}`;
+      return `change: expected one of pause, resume, set, stop-trial, grow, rerun-trial; got ${JSON.stringify((change as { kind?: unknown })?.kind)}`;
   }
 }
 
@@ -135,7 +147,7 @@ export function describeSettings(settings: SweepSettings): string {
 /** The settings after `change` (valid by `changeProblem`), and what changed in words. */
 export function applyChange(
   settings: SweepSettings,
-  change: Exclude<SweepChange, { kind: 'stop-trial' | 'grow' }>,
+  change: Exclude<SweepChange, { kind: 'stop-trial' | 'grow' | 'rerun-trial' }>,
 ): { settings: SweepSettings; result: string } {
   switch (change.kind) {
     case 'pause':

@@ -196,6 +196,9 @@ class SweepRun {
       result = await this.stopTrial(change.index, request.by);
     } else if (change.kind === 'grow') {
       result = this.grow(change.steps);
+    } else if (change.kind === 'rerun-trial') {
+      const rerun = this.grow([{ kind: 'rerun', index: change.index }]);
+      result = `${rerun} (a rerun of ${renderTrial(this.spec, change.index).name})`;
     } else {
       const applied = applyChange(this.settings, change);
       this.settings = applied.settings;

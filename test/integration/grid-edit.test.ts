@@ -72,12 +72,19 @@ test('edit --add and --add-param on a running grid run exactly the new combinati
   assert.equal(seeded.code, 0, seeded.stderr);
   assert.equal(seeded.stdout, `${sweepId}: added 10 trials: t010..t019\n`);
 
+  // A trial that has ended runs again as a new trial, from scratch, with its parameters; its first run stays.
+  await cluster.waitForRecords((records) =>
+    records.some((r) => r.sweep === sweepId && r.trial === 0 && r.event === 'end'),
+  );
+  const rerun = await cluster.sweep(['rerun', sweepId, '0']);
+  assert.equal(rerun.stdout, `${sweepId}: added 1 trial: t020 (a rerun of t000_x=1_y=a)\n`, rerun.stderr);
+
   const watched = await cluster.sweep(['watch', sweepId, '--no-tty']);
   assert.equal(watched.code, 0, watched.stderr);
   const starts = cluster.records(sweepId).filter((r) => r.event === 'start' && r.from === 0);
   assert.deepEqual(
     starts.map((r) => r.trial).sort((a, b) => a - b),
-    Array.from({ length: 20 }, (_, i) => i),
+    Array.from({ length: 21 }, (_, i) => i),
     'every trial, the added ones too, ran once from its start',
   );
 
@@ -92,7 +99,8 @@ test('edit --add and --add-param on a running grid run exactly the new combinati
   const expected = [1, 2, 3, 4, 5].flatMap((x) =>
     ['a', 'b'].flatMap((y) => [0, 7].map((seed) => JSON.stringify([x, y, seed]))),
   );
-  assert.deepEqual(lines.map(point).sort(), expected.sort(), 'the grown grid, every point once');
+  assert.deepEqual(lines.slice(0, 20).map(point).sort(), expected.sort(), 'the grown grid, every point once');
+  assert.deepEqual(lines[20]?.params, lines[0]?.params, 'the rerun ran with the parameters of the first trial');
   assert.deepEqual(
     lines.slice(0, 6).map((line) => [line.name, line.params.seed]),
     ['t000_x=1_y=a', 't001_x=1_y=b', 't002_x=2_y=a', 't003_x=2_y=b', 't004_x=3_y=a', 't005_x=3_y=b'].map((name) => [
@@ -108,14 +116,30 @@ test('edit --add and --add-param on a running grid run exactly the new combinati
   assert.match(table.stdout, /^\s*0\s.*\b1\s+a\s+8\s+250\s+0\b/m, table.stdout);
   const client = new Client({ connection: await Connection.connect({ address: server.address }) });
   const progress = await client.workflow.getHandle(sweepId).query(sweepProgressQuery);
-  assert.equal(progress.counts.total, 20);
+  assert.equal(progress.counts.total, 21);
   assert.ok(progress.runs > 1, `continued as new at least once (runs: ${progress.runs})`);
   const status = await cluster.sweep(['status', sweepId]);
-  assert.match(status.stdout, /20 trials: 20 succeeded/);
+  assert.match(status.stdout, /21 trials: 21 succeeded/);
   assert.match(
     status.stdout,
-    /grown by 2 edit\(s\); parameters now: x \(5 values\), y \(2 values\), steps \(fixed\), step_ms \(fixed\), seed \(2 values\)/,
+    /trials added 3 time\(s\) \(edit, rerun\); parameters now: x \(5 values\), y \(2 values\), steps \(fixed\), step_ms \(fixed\), seed \(2 values\)/,
   );
   assert.match(status.stdout, /added 4 trials: t006\.\.t009 · by /);
+
+  // After the sweep has ended, a rerun is a new sweep of that one trial, linked to it, in a directory of its own.
+  const late = await cluster.sweep(['rerun', sweepId, 't003_x=2_y=b']);
+  assert.equal(late.code, 0, late.stderr);
+  const lateId = late.stdout.trim();
+  assert.match(late.stderr, new RegExp(`${sweepId} has ended: rerunning t003_x=2_y=b as sweep ${lateId}`));
+  const lateWatch = await cluster.sweep(['watch', lateId, '--no-tty']);
+  assert.equal(lateWatch.code, 0, lateWatch.stderr);
+  assert.deepEqual(
+    cluster
+      .records(lateId)
+      .filter((r) => r.event === 'start')
+      .map((r) => [r.trial, r.from]),
+    [[3, 0]],
+    'trial 3 alone, from its first step',
+  );
   await client.connection.close();
 });

@@ -132,7 +132,7 @@ export async function showStatus(client: Client, sweepId: string | undefined, js
   const grownBy = (memo.spec.blocks?.length ?? 1) - 1;
   if (grownBy > 0) {
     const now = memo.spec.parameters.map(describeParameter).join(', ');
-    lines.push(`  grown by ${grownBy} edit(s); parameters now: ${now}`);
+    lines.push(`  trials added ${grownBy} time(s) (edit, rerun); parameters now: ${now}`);
   }
   const share = memo.options.share;
   if (share) lines.push(`  owner ${share.owner} · priority ${share.priority} · weight ${share.weight}`);

@@ -1,13 +1,14 @@
-// `sweep pause | resume | edit | stop`: steer a running sweep. Each prints what it changed, as the sweep recorded it.
+// `sweep pause | resume | edit | rerun | stop`: steer a running sweep. Each prints what it changed, as the sweep recorded it.
 import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import { ConfigError } from '../../errors.js';
 import { parseDurationSeconds } from '../../sweep-spec/quantities.js';
+import { renderTrial } from '../../sweep-spec/render.js';
 import type { GridStep } from '../../workflows/grid-growth.js';
 import type { SweepChange } from '../../workflows/sweep-changes.js';
 import { parseAxisValues, parseCount, type AxisValues } from '../option-parsers.js';
 import { writeOut } from '../output.js';
-import { sweepMemo } from '../sweep-client.js';
+import { startSweep, sweepMemo } from '../sweep-client.js';
 import { sweepCommand } from '../sweep-command.js';
 import { changeSweep } from '../sweep-steering.js';
 import { trialIndexOf } from '../trial-ref.js';
@@ -104,6 +105,30 @@ export function registerSteerCommands(program: Command): void {
           ]);
         }
         return changes;
+      }),
+    );
+  sweepCommand(program, 'rerun')
+    .argument('<trial>', 'trial index or name')
+    .description(
+      'run a trial that has ended again from scratch, with its parameters: in a running sweep as a new trial, ' +
+        'after a sweep has ended as a new linked sweep; the first run stays on record',
+    )
+    .action((sweepId: string, trial: string, _options: unknown, command: Command) =>
+      withClient(command, async (client) => {
+        const memo = await sweepMemo(client, sweepId);
+        const index = trialIndexOf(memo.spec, sweepId, trial);
+        if (memo.status === 'RUNNING') {
+          const record = await changeSweep(client, sweepId, { kind: 'rerun-trial', index });
+          await writeOut(`${sweepId}: ${record.result}\n`);
+          return;
+        }
+        // Its own trial directory (no origin): a rerun starts from scratch, not from the old run's checkpoint.
+        const { origin: _origin, ...options } = memo.options;
+        const rerunId = await startSweep(client, memo.spec, options, { indices: [index], retryOf: sweepId });
+        await writeOut(`${rerunId}\n`);
+        process.stderr.write(
+          `${sweepId} has ended: rerunning ${renderTrial(memo.spec, index).name} as sweep ${rerunId}\n`,
+        );
       }),
     );
   sweepCommand(program, 'stop')

@@ -172,3 +172,15 @@ test("results count a trial that ran before --add-param as the new axis's first 
   assert.deepEqual(countedParameters(seeded, { lr: 0.1, bs: 32, seed: 2 }), { lr: 0.1, bs: 32, seed: 2 });
   assert.deepEqual(countedParameters(grid, { lr: 0.1 }), { lr: 0.1 }, 'a sweep never grown shows what ran');
 });
+
+test("a rerun is a block of one with the trial's very parameters, its random draws included", () => {
+  const random = specOf(
+    'command: [run]\nsamples: 2\nparameters:\n  lr: {distribution: uniform, min: 0, max: 1}\n  bs: [32, 64]\n',
+  );
+  const again = grown(random, { kind: 'rerun', index: 3 });
+  assert.equal(trialCount(again), 5);
+  assert.deepEqual(renderTrial(again, 4).params, renderTrial(random, 3).params);
+  assert.deepEqual(trials(again).slice(0, 4), trials(random));
+  assert.deepEqual(again.parameters, random.parameters, 'the grid itself is as it was');
+  assert.match(problemOf(random, { kind: 'rerun', index: 4 }) ?? '', /trial 4: the sweep has no such trial/);
+});

@@ -46,6 +46,10 @@ test('each refusal says what was expected', () => {
   assert.equal(problem({ kind: 'stop-trial', index: 12 }), 'trial 12: the sweep has no such trial');
   assert.match(problem({ kind: 'stop-trial', index: -1 }) ?? '', /trial: expected a trial index/);
   assert.equal(problem({ kind: 'grow', steps: [] }), 'no grid here', "the grid's own problem");
+  assert.equal(problem({ kind: 'rerun-trial', index: 1 }), 'no grid here', 'ended: up to the grid');
+  assert.match(problem({ kind: 'rerun-trial', index: 3 }) ?? '', /trial 3 is running: rerun it once it has ended/);
+  assert.match(problem({ kind: 'rerun-trial', index: 7 }) ?? '', /trial 7 has not started yet/);
+  assert.match(problem({ kind: 'rerun-trial', index: 12 }) ?? '', /trial 12: the sweep has no such trial/);
   assert.match(problem({ kind: 'widen' } as unknown as SweepChange) ?? '', /expected one of pause, resume, set/);
   assert.match(changeProblem({ ...request({ kind: 'pause' }), by: '' }, sweepNow(settings)) ?? '', /^by:/);
   assert.match(changeProblem({ ...request({ kind: 'pause' }), id: '' }, sweepNow(settings)) ?? '', /^change id:/);
