@@ -55,7 +55,8 @@ await Promise.all(
 );
 process.stderr.write('Two local workers with 2 CPU slots each are up. Running examples/sweep.yml…\n');
 
-const run = sweep(['start', 'examples/sweep.yml', '--wait']);
+// --new: an earlier example interrupted mid-way leaves its sweep running (durably); this one starts afresh.
+const run = sweep(['start', 'examples/sweep.yml', '--wait', '--new']);
 const [code] = (await once(run, 'exit')) as [number | null];
 for (const worker of workers) worker.kill('SIGTERM');
 await Promise.all(workers.map((worker) => once(worker, 'exit')));

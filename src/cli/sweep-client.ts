@@ -35,13 +35,20 @@ export type SweepMemo = {
   readonly retryOf?: string;
   /** The trial indices this sweep runs, when not all of them (a retry of failed trials). */
   readonly indices?: readonly number[];
+  /** The spec file `sweep start` read, absolute: how `start --extend` finds an unnamed sweep again. */
+  readonly specFile?: string;
 };
 
 export async function startSweep(
   client: Client,
   spec: SweepSpec,
   options: SweepOptions,
-  extra: { readonly indices?: readonly number[]; readonly retryOf?: string; readonly sweepId?: string } = {},
+  extra: {
+    readonly indices?: readonly number[];
+    readonly retryOf?: string;
+    readonly sweepId?: string;
+    readonly specFile?: string;
+  } = {},
 ): Promise<string> {
   // A caller that must find its sweep again after a crash (the folder queue) names it before starting it.
   const sweepId = extra.sweepId ?? newSweepId(spec.name, new Date(), randomBytes(2).toString('hex'));
@@ -55,6 +62,7 @@ export async function startSweep(
     options,
     ...(extra.retryOf ? { retryOf: extra.retryOf } : {}),
     ...(extra.indices ? { indices: extra.indices } : {}),
+    ...(extra.specFile ? { specFile: extra.specFile } : {}),
   };
   const count = extra.indices?.length ?? trialCount(spec);
   await client.workflow.start('sweepWorkflow', {

@@ -1,14 +1,16 @@
 // Growing a running grid (`sweep edit --add / --add-param / --samples`) on a real server with real workers and
 // trial processes: exactly the new combinations run, once each, across continue-as-new and a SIGKILLed server.
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { SweepControl } from '../../src/api/sweep-control.js';
 import type { DevServer } from '../../src/server/dev-server.js';
 import { sweepChangesQuery, sweepProgressQuery } from '../../src/workflows/messages.js';
-import { TestCluster } from '../helpers/cluster.js';
-import { startPrivateServer, tempDir } from '../helpers/temporal.js';
+import { TestCluster, TRIAL_SCRIPT } from '../helpers/cluster.js';
+import { sharedServerConfig, startPrivateServer, tempDir } from '../helpers/temporal.js';
+import { until } from '../helpers/until.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 after(async () => {
@@ -142,4 +144,59 @@ test('edit --add and --add-param on a running grid run exactly the new combinati
     'trial 3 alone, from its first step',
   );
   await client.connection.close();
+});
+
+test("sweep start on a running sweep's spec: refused without --extend; --extend adds what the file adds; --new starts another", async () => {
+  const cluster = new TestCluster(sharedServerConfig().address);
+  cleanups.push(() => cluster.stop());
+  await cluster.startWorker('extend-a', 2);
+  const file = join(cluster.dir, 'grid.yml');
+  // 5 s trials one at a time: the sweep still runs through every start below.
+  const write = (xs: string, command = TRIAL_SCRIPT) =>
+    writeFileSync(
+      file,
+      `name: extend-test\ncommand: [${JSON.stringify(process.execPath)}, ${JSON.stringify(command)}]\nargs: none\n` +
+        `env: {RECORDS: ${JSON.stringify(cluster.recordsFile)}}\nmax_parallel: 1\n` +
+        `parameters:\n  x: [${xs}]\n  steps: 20\n  step_ms: 250\n`,
+    );
+  write('1, 2');
+  const first = await cluster.sweep(['start', file]);
+  assert.equal(first.code, 0, first.stderr);
+  const sweepId = first.stdout.trim();
+  // Visibility lists a new sweep a moment after it starts.
+  await until('the sweep to be listed', async () => (await cluster.sweep(['list'])).stdout.includes(sweepId));
+
+  const again = await cluster.sweep(['start', file]);
+  assert.equal(again.code, 2);
+  assert.match(again.stderr, new RegExp(`nothing started: sweep ${sweepId} from .*grid.yml is running; --extend`));
+
+  write('1, 2, 3', '/elsewhere/train.mjs');
+  const changed = await cluster.sweep(['start', file, '--extend']);
+  assert.equal(changed.code, 2);
+  assert.match(changed.stderr, /grid\.yml: command: differs from the running sweep's/);
+  assert.match(changed.stderr, /nothing changed: sweep .* can only grow \(start another with --new\)/);
+
+  write('3, 1, 2');
+  const extended = await cluster.sweep(['start', file, '--extend']);
+  assert.equal(extended.code, 0, extended.stderr);
+  assert.equal(extended.stdout, `${sweepId}\n`);
+  assert.match(extended.stderr, new RegExp(`Extended sweep ${sweepId}: added 1 trial: t002`));
+  const nothing = await cluster.sweep(['start', file, '--extend']);
+  assert.match(nothing.stderr, /nothing to add, it has every trial of/);
+
+  const other = await cluster.sweep(['start', file, '--new']);
+  assert.equal(other.code, 0, other.stderr);
+  assert.notEqual(other.stdout.trim(), sweepId);
+  await cluster.sweep(['cancel', other.stdout.trim()]);
+
+  const watched = await cluster.sweep(['watch', sweepId, '--no-tty']);
+  assert.equal(watched.code, 0, watched.stderr);
+  assert.deepEqual(
+    cluster
+      .records(sweepId)
+      .filter((r) => r.event === 'start')
+      .map((r) => r.trial)
+      .sort(),
+    [0, 1, 2],
+  );
 });

@@ -1,3 +1,5 @@
+import { resolve } from 'node:path';
+import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import { trialCount } from '../../sweep-spec/expand.js';
 import { connectRetrying } from '../../temporal/connect-retrying.js';
@@ -12,6 +14,8 @@ import { addResourceOptions } from '../resource-flags.js';
 import { addSpecArguments, readSpecFile, type SpecCommandOptions } from '../spec-file.js';
 import { registeredWorkers, whyFitsNowhere, whyNoClassWorker } from '../pool-capacity.js';
 import { withClassVersion } from '../../worker-class/class-version.js';
+import type { SweepSpec } from '../../sweep-spec/spec-types.js';
+import { askToExtend, extendSweep, runningTwin } from '../sweep-extend.js';
 import { DEFAULT_SWEEP_OPTIONS, defaultShare, startSweep } from '../sweep-client.js';
 import { ExitError } from '../../errors.js';
 import { resourceRequest } from '../../workflows/resource-request.js';
@@ -29,6 +33,41 @@ interface StartOptions extends SpecCommandOptions {
   waitForCapacity: boolean;
   json: boolean;
   user?: string;
+  extend: boolean;
+  new: boolean;
+}
+
+/**
+ * The spec's sweep runs already (the owner's, same name or same file): grows it by what the file adds, with
+ * --extend or a yes on a terminal; else nothing starts. Returns the ID of the sweep it extended.
+ */
+async function extendRunning(
+  client: Client,
+  spec: SweepSpec,
+  file: string,
+  owner: string,
+  options: StartOptions,
+): Promise<string | undefined> {
+  const twin = options.new ? undefined : await runningTwin(client, spec, resolve(file), owner);
+  if (!twin) {
+    if (options.extend) {
+      throw new ExitError(`start --extend: nothing started: no running sweep of ${owner}'s from ${file} to extend`, 2);
+    }
+    return undefined;
+  }
+  if (!options.extend && !(await askToExtend(twin, file))) {
+    throw new ExitError(
+      `start: nothing started: sweep ${twin} from ${file} is running; --extend adds to it the trials the file ` +
+        'adds, --new starts another',
+      2,
+    );
+  }
+  const record = await extendSweep(client, twin, spec, file);
+  process.stdout.write(`${twin}\n`);
+  process.stderr.write(
+    `Extended sweep ${twin}: ${record?.result ?? `nothing to add, it has every trial of ${file}`}\n`,
+  );
+  return twin;
 }
 
 export async function runStart(file: string, commandArgs: string[], options: StartOptions, command: Command) {
@@ -61,7 +100,21 @@ export async function runStart(file: string, commandArgs: string[], options: Sta
       2,
     );
   }
-  const sweepId = await startSweep(client, spec, sweepOptions);
+  const extended = await extendRunning(client, spec, file, sweepOptions.share?.owner ?? '', options).catch(
+    async (error: unknown) => {
+      await client.connection.close();
+      throw error;
+    },
+  );
+  if (extended) {
+    try {
+      if (options.wait) await followSweep(client, extended, options);
+    } finally {
+      await client.connection.close();
+    }
+    return;
+  }
+  const sweepId = await startSweep(client, spec, sweepOptions, { specFile: resolve(file) });
   const link = webUiLink(connection, sweepId);
   if (options.json) {
     process.stdout.write(`${JSON.stringify({ sweepId, trials: trialCount(spec), webUi: link })}\n`);
@@ -124,5 +177,7 @@ export function registerStartCommand(program: Command): void {
     .option('--broadcast-results', "broadcast each finished trial's result as a cache update to all trials", false)
     .option('--wait-for-capacity', 'start even if no worker of the pool could hold its trials now', false)
     .option('--json', 'print {sweepId, trials, webUi} as JSON', false)
+    .option('--extend', "its sweep runs already (same name, or same file): add the file's new trials to it", false)
+    .option('--new', 'start another sweep even if one from this spec runs', false)
     .action(runStart);
 }
