@@ -14,6 +14,9 @@ export interface SweepEdit {
   readonly retries?: number;
   /** Seconds per attempt; null: no timeout. */
   readonly timeoutSeconds?: number | null;
+  /** 1 (most urgent) … 5, and the owner's share, for the trials the sweep hands out from now on. */
+  readonly priority?: number;
+  readonly weight?: number;
 }
 
 export class SweepControl {

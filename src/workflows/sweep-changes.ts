@@ -1,6 +1,7 @@
 // Changes to a running sweep (`sweep pause`, `resume`, `edit`, `stop`): what each may be, whether it is valid now,
 // and what it does to the sweep's settings. Pure and deterministic: the sweep workflow runs it, in its Update's
 // validator (a refused change never enters history) and its handler (an accepted one is recorded with who asked).
+import { PRIORITY_RANGE, WEIGHT_RANGE } from '../sweep-spec/spec-schema.js';
 import type { GridStep } from './grid-growth.js';
 
 /** A change as the CLI or the TypeScript API asks for it. */
@@ -15,6 +16,9 @@ export type SweepChange =
       readonly retries?: number;
       /** Seconds per attempt; null: no timeout. */
       readonly timeoutSeconds?: number | null;
+      /** 1 (most urgent) … 5, and the owner's share: for the trials the sweep hands out from now on. */
+      readonly priority?: number;
+      readonly weight?: number;
     }
   /** One trial ends as cancelled, recorded as stopped by the user: running, it is cancelled; not started, skipped. */
   | { readonly kind: 'stop-trial'; readonly index: number }
@@ -47,6 +51,9 @@ export interface SweepSettings {
   readonly maxParallel: number;
   readonly retries: number;
   readonly timeoutSeconds?: number;
+  /** The sweep's priority and weight; absent for a sweep started before sharing (it has none to change). */
+  readonly priority?: number;
+  readonly weight?: number;
 }
 
 /** Where a trial is, as far as the sweep knows: what `stop-trial` may do to it. */
@@ -84,9 +91,22 @@ export function changeProblem(request: SweepChangeRequest, now: SweepNow): strin
     case 'resume':
       return settings.paused ? undefined : 'the sweep is not paused';
     case 'set': {
-      const { maxParallel, retries, timeoutSeconds } = change;
-      if (maxParallel === undefined && retries === undefined && timeoutSeconds === undefined) {
-        return 'nothing to change: give max parallel, retries or timeout';
+      const { maxParallel, retries, timeoutSeconds, priority, weight } = change;
+      const given = [maxParallel, retries, timeoutSeconds, priority, weight];
+      if (given.every((value) => value === undefined)) {
+        return 'nothing to change: give max parallel, retries, timeout, priority or weight';
+      }
+      if ((priority !== undefined || weight !== undefined) && settings.priority === undefined) {
+        return 'the sweep was started before sharing: it has no priority or weight to change';
+      }
+      if (priority !== undefined && !isWhole(priority, PRIORITY_RANGE.min, PRIORITY_RANGE.max)) {
+        return `priority: expected a whole number from ${PRIORITY_RANGE.min} to ${PRIORITY_RANGE.max}, got ${JSON.stringify(priority)}`;
+      }
+      if (
+        weight !== undefined &&
+        !(typeof weight === 'number' && weight >= WEIGHT_RANGE.min && weight <= WEIGHT_RANGE.max)
+      ) {
+        return `weight: expected a number from ${WEIGHT_RANGE.min} to ${WEIGHT_RANGE.max}, got ${JSON.stringify(weight)}`;
       }
       if (maxParallel !== undefined && !isWhole(maxParallel, 1, MAX_PARALLEL_LIMIT)) {
         return `max parallel: expected a whole number from 1 to ${MAX_PARALLEL_LIMIT}, got ${JSON.stringify(maxParallel)}`;
@@ -104,7 +124,9 @@ export function changeProblem(request: SweepChangeRequest, now: SweepNow): strin
       const same =
         (maxParallel === undefined || maxParallel === settings.maxParallel) &&
         (retries === undefined || retries === settings.retries) &&
-        (timeoutSeconds === undefined || (timeoutSeconds ?? undefined) === settings.timeoutSeconds);
+        (timeoutSeconds === undefined || (timeoutSeconds ?? undefined) === settings.timeoutSeconds) &&
+        (priority === undefined || priority === settings.priority) &&
+        (weight === undefined || weight === settings.weight);
       if (same) return `nothing would change: ${describeSettings(settings)}`;
       return undefined;
     }
@@ -141,7 +163,8 @@ function seconds(value: number | undefined): string {
 /** `max parallel 4, retries 0, timeout none` (and `paused`). */
 export function describeSettings(settings: SweepSettings): string {
   const paused = settings.paused ? 'paused, ' : '';
-  return `${paused}max parallel ${settings.maxParallel}, retries ${settings.retries}, timeout ${seconds(settings.timeoutSeconds)}`;
+  const share = settings.priority === undefined ? '' : `, priority ${settings.priority}, weight ${settings.weight}`;
+  return `${paused}max parallel ${settings.maxParallel}, retries ${settings.retries}, timeout ${seconds(settings.timeoutSeconds)}${share}`;
 }
 
 /** The settings after `change` (valid by `changeProblem`), and what changed in words. */
@@ -170,6 +193,14 @@ export function applyChange(
         said.push(`timeout ${seconds(settings.timeoutSeconds)} → ${seconds(timeout)}`);
         const { timeoutSeconds: _old, ...rest } = next;
         next = timeout === undefined ? rest : { ...rest, timeoutSeconds: timeout };
+      }
+      if (change.priority !== undefined) {
+        said.push(`priority ${settings.priority} → ${change.priority}`);
+        next = { ...next, priority: change.priority };
+      }
+      if (change.weight !== undefined) {
+        said.push(`weight ${settings.weight} → ${change.weight}`);
+        next = { ...next, weight: change.weight };
       }
       return { settings: next, result: said.join(', ') };
     }

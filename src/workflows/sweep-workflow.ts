@@ -47,7 +47,7 @@ import { growGrid, type GridStep } from './grid-growth.js';
 import { jsonBytes, updateProblem } from './update-limits.js';
 import { planTrial } from './trial-plan.js';
 import { trialWorkflow } from './trial-workflow.js';
-import type { CacheUpdate, SweepCounts, SweepInput, SweepProgress, SweepState } from './types.js';
+import type { CacheUpdate, SweepCounts, SweepInput, SweepOptions, SweepProgress, SweepState } from './types.js';
 
 export interface SweepResult {
   readonly sweepId: string;
@@ -97,11 +97,18 @@ class SweepRun {
   constructor(private readonly input: SweepInput) {
     const carried = input.carried;
     this.spec = input.spec;
-    this.settings = carried?.settings ?? {
+    const share = input.options.share;
+    const carriedSettings =
+      // A run carried from before `--priority/--weight` could be edited: its share is the start's.
+      carried?.settings && share && carried.settings.priority === undefined
+        ? { ...carried.settings, priority: share.priority, weight: share.weight }
+        : carried?.settings;
+    this.settings = carriedSettings ?? {
       paused: false,
       maxParallel: input.options.window,
       retries: input.spec.retries,
       ...(input.spec.timeoutSeconds === undefined ? {} : { timeoutSeconds: input.spec.timeoutSeconds }),
+      ...(share ? { priority: share.priority, weight: share.weight } : {}),
     };
     this.changes = [...(carried?.changes ?? [])];
     this.held = new Set(carried?.held ?? []);
@@ -203,6 +210,10 @@ class SweepRun {
       const applied = applyChange(this.settings, change);
       this.settings = applied.settings;
       result = applied.result;
+      // `sweep status`, `status --by-owner` and a retry read the share from the memo.
+      if (change.kind === 'set' && (change.priority !== undefined || change.weight !== undefined)) {
+        upsertMemo({ options: this.options() });
+      }
     }
     const record: SweepChangeRecord = { id: request.id, by: request.by, at: Date.now(), change, result };
     this.changes.push(record);
@@ -210,6 +221,14 @@ class SweepRun {
     this.changed = true;
     await this.refreshGate();
     return record;
+  }
+
+  /** The sweep's options with the share as `sweep edit --priority/--weight` left it. */
+  options(): SweepOptions {
+    const { share } = this.input.options;
+    const { priority, weight } = this.settings;
+    if (!share || priority === undefined || weight === undefined) return this.input.options;
+    return { ...this.input.options, share: { ...share, priority, weight } };
   }
 
   /** Appends the trials `steps` make new; the memo's spec follows, so every CLI sees them. */
@@ -309,12 +328,13 @@ class SweepRun {
     // `sweep edit --retries/--timeout` apply to the trials that start from now on.
     const { timeoutSeconds: _spec, ...rest } = this.spec;
     const spec = { ...rest, retries, ...(timeoutSeconds === undefined ? {} : { timeoutSeconds }) };
+    const options = this.options();
     while (this.running.size < this.settings.maxParallel && this.nextIndex < this.counts.total) {
       const ordinal = this.nextIndex++;
       const index = this.input.indices ? (this.input.indices[ordinal] ?? ordinal) : ordinal;
       if (this.skipped.has(index)) continue;
       this.running.add(index);
-      const plan = planTrial(spec, index, this.input.sweepId, this.input.options);
+      const plan = planTrial(spec, index, this.input.sweepId, options);
       starting.push(
         startChild(trialWorkflow, {
           workflowId: trialWorkflowId(this.input.sweepId, index),

@@ -7,6 +7,8 @@ import { after, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { SweepControl } from '../../src/api/sweep-control.js';
 import type { DevServer } from '../../src/server/dev-server.js';
+import { trialWorkflowId } from '../../src/temporal/names.js';
+import type { TrialPlan } from '../../src/workflows/trial-plan.js';
 import { sweepChangesQuery, sweepProgressQuery } from '../../src/workflows/messages.js';
 import { TestCluster, TRIAL_SCRIPT } from '../helpers/cluster.js';
 import { sharedServerConfig, startPrivateServer, tempDir } from '../helpers/temporal.js';
@@ -184,6 +186,13 @@ test("sweep start on a running sweep's spec: refused without --extend; --extend 
   const nothing = await cluster.sweep(['start', file, '--extend']);
   assert.match(nothing.stderr, /nothing to add, it has every trial of/);
 
+  // Priority and weight change for the trials it hands out from now on; status says what they are now.
+  const urgent = await cluster.sweep(['edit', sweepId, '--priority', '1', '--weight', '2']);
+  assert.equal(urgent.stdout, `${sweepId}: priority 3 → 1, weight 1 → 2\n`, urgent.stderr);
+  const bad = await cluster.sweep(['edit', sweepId, '--priority', '9']);
+  assert.equal(bad.code, 2);
+  assert.match((await cluster.sweep(['status', sweepId])).stdout, /owner \S+ · priority 1 · weight 2/);
+
   const other = await cluster.sweep(['start', file, '--new']);
   assert.equal(other.code, 0, other.stderr);
   assert.notEqual(other.stdout.trim(), sweepId);
@@ -199,4 +208,12 @@ test("sweep start on a running sweep's spec: refused without --extend; --extend 
       .sort(),
     [0, 1, 2],
   );
+  // One at a time: trial 2 was handed out after the edit, at the new priority and weight.
+  const client = new Client({ connection: await Connection.connect({ address: cluster.address }) });
+  const history = await client.workflow.getHandle(trialWorkflowId(sweepId, 2)).fetchHistory();
+  const [payload] = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads ?? [];
+  assert.ok(payload);
+  const { plan } = client.options.loadedDataConverter.payloadConverter.fromPayload<{ plan: TrialPlan }>(payload);
+  assert.deepEqual([plan.policy.share?.priority, plan.policy.share?.weight], [1, 2]);
+  await client.connection.close();
 });

@@ -6,7 +6,8 @@ import { parseDurationSeconds } from '../../sweep-spec/quantities.js';
 import { renderTrial } from '../../sweep-spec/render.js';
 import type { GridStep } from '../../workflows/grid-growth.js';
 import type { SweepChange } from '../../workflows/sweep-changes.js';
-import { parseAxisValues, parseCount, type AxisValues } from '../option-parsers.js';
+import { parseAxisValues, parseCount, parseNumberIn, parseWholeIn, type AxisValues } from '../option-parsers.js';
+import { PRIORITY_RANGE, WEIGHT_RANGE } from '../../sweep-spec/spec-schema.js';
 import { writeOut } from '../output.js';
 import { startSweep, sweepMemo } from '../sweep-client.js';
 import { sweepCommand } from '../sweep-command.js';
@@ -21,6 +22,8 @@ interface EditOptions {
   maxParallel?: number;
   retries?: number;
   timeout?: string;
+  priority?: number;
+  weight?: number;
 }
 
 /** The grid flags as one change: new values first, then new axes, then draws (the trials added are the same). */
@@ -34,12 +37,15 @@ function growthOf(options: EditOptions): SweepChange | undefined {
 }
 
 function settingsOf(options: EditOptions): SweepChange | undefined {
-  if (options.maxParallel === undefined && options.retries === undefined && options.timeout === undefined) return;
+  const { maxParallel, retries, timeout, priority, weight } = options;
+  if ([maxParallel, retries, timeout, priority, weight].every((value) => value === undefined)) return;
   return {
     kind: 'set',
-    ...(options.maxParallel === undefined ? {} : { maxParallel: options.maxParallel }),
-    ...(options.retries === undefined ? {} : { retries: options.retries }),
-    ...(options.timeout === undefined ? {} : { timeoutSeconds: timeoutOf(options.timeout) }),
+    ...(maxParallel === undefined ? {} : { maxParallel }),
+    ...(retries === undefined ? {} : { retries }),
+    ...(timeout === undefined ? {} : { timeoutSeconds: timeoutOf(timeout) }),
+    ...(priority === undefined ? {} : { priority }),
+    ...(weight === undefined ? {} : { weight }),
   };
 }
 
@@ -95,13 +101,23 @@ export function registerSteerCommands(program: Command): void {
     .option('--max-parallel <n>', 'trials at once from now on (lowering lets running trials finish)', parseCount(1))
     .option('--retries <n>', 'retries of a failing command, for trials not started yet', parseCount(0))
     .option('--timeout <duration>', 'per attempt (90s, 2h, or none), for trials not started yet')
+    .option(
+      '--priority <1-5>',
+      'urgency against other sweeps (1 most urgent), for trials not handed out yet',
+      parseWholeIn(PRIORITY_RANGE.min, PRIORITY_RANGE.max),
+    )
+    .option(
+      '--weight <w>',
+      "the owner's share of slots against other owners, for trials not handed out yet",
+      parseNumberIn(WEIGHT_RANGE.min, WEIGHT_RANGE.max),
+    )
     .description('change a running sweep; the change is recorded with who made it (sweep status lists them)')
     .action((sweepId: string, options: EditOptions, command: Command) =>
       applyAndSay(command, sweepId, () => {
         const changes = [growthOf(options), settingsOf(options)].filter((change) => change !== undefined);
         if (changes.length === 0) {
           throw new ConfigError([
-            'sweep edit: nothing to change: give --add, --add-param, --samples, --max-parallel, --retries or --timeout',
+            'sweep edit: nothing to change: give --add, --add-param, --samples, --max-parallel, --retries, --timeout, --priority or --weight',
           ]);
         }
         return changes;

@@ -95,3 +95,16 @@ test('as many held trials wake as may start; all once the gate is down; none whi
   assert.equal(wakeCount({ ...settings, maxParallel: 20 }, 10, 7), 7);
   assert.equal(wakeCount({ ...settings, paused: true }, 10, 10), 0);
 });
+
+test('priority and weight: checked, applied for trials handed out later, and refused for a sweep without a share', () => {
+  const shared: SweepSettings = { ...settings, priority: 3, weight: 1 };
+  assert.equal(problem({ kind: 'set', priority: 1, weight: 2.5 }, shared), undefined);
+  assert.match(problem({ kind: 'set', priority: 6 }, shared) ?? '', /priority: expected a whole number from 1 to 5/);
+  assert.match(problem({ kind: 'set', weight: 0 }, shared) ?? '', /weight: expected a number from 0.01 to 1000/);
+  assert.match(problem({ kind: 'set', priority: 3 }, shared) ?? '', /nothing would change: .*priority 3, weight 1/);
+  assert.match(problem({ kind: 'set', priority: 1 }) ?? '', /started before sharing/);
+  assert.deepEqual(applyChange(shared, { kind: 'set', priority: 1, weight: 2 }), {
+    settings: { ...shared, priority: 1, weight: 2 },
+    result: 'priority 3 → 1, weight 1 → 2',
+  });
+});
