@@ -17,6 +17,19 @@ export function gapInsideRecord(reported: { start: number; end: number }, record
   );
 }
 
+/**
+ * A reported gap that begins inside a recorded one: idle counts only while the sweep has trials waiting, and a
+ * trial can start waiting mid-gap (a lost attempt's retry, queued once the server declares it lost). Its end is
+ * still the next trial's start.
+ */
+export function gapEndsRecord(reported: { start: number; end: number }, recorded: { from: number; to: number }) {
+  return (
+    reported.start >= recorded.from - CLOCK_ROUNDING_MS &&
+    reported.end <= recorded.to + CLOCK_ROUNDING_MS &&
+    reported.end >= recorded.to - WITHIN_MS
+  );
+}
+
 export function idleWithinRecord(reportedMs: number, recordedMs: number) {
   return reportedMs <= recordedMs + 2 * CLOCK_ROUNDING_MS && reportedMs >= recordedMs - WITHIN_MS;
 }
