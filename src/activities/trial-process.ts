@@ -35,11 +35,16 @@ const SUPERVISOR = [
   'exec 3>&-',
   'wait "$trial"',
   'status=$?',
+  // Recorded at once, with builtins only: a worker SIGKILLed now takes the supervisor with it (the watcher), and
+  // reading the clock forks, which on a loaded host took long enough for CI to lose the outcome. The timed record
+  // then replaces it whole, or not at all.
+  'printf "%s %s %s\\n" "$status" "$run" "$worker" >"$exit_file"',
   'ended=$(date +%s%3N 2>/dev/null)',
   'started=',
   '[ -f "$start_file" ] && read -r started <"$start_file"',
   'rm -f "$start_file"',
-  'printf "%s %s %s %s %s\\n" "$status" "$run" "$worker" "$started" "$ended" >"$exit_file"',
+  'printf "%s %s %s %s %s\\n" "$status" "$run" "$worker" "$started" "$ended" >"$exit_file.timed"',
+  'mv -f "$exit_file.timed" "$exit_file"',
   'kill -KILL "$watcher" 2>/dev/null',
   'exit "$status"',
 ].join('\n');
