@@ -1,10 +1,10 @@
 // `sweep start FILE --extend`: what a spec file adds to a running sweep of the same name, as grow steps. The file
 // may only add (values to an axis, axes, draws); anything it would take away or change is refused, with the
 // key, since the trials that ran cannot be unrun. Pure.
-import { axisSize, axisValue } from '../sweep-spec/expand.js';
+import { axisValues } from '../sweep-spec/expand.js';
 import { formatValue } from '../sweep-spec/render.js';
-import type { JsonValue, ParameterSpec, Scalar, SweepSpec } from '../sweep-spec/spec-types.js';
-import type { GridStep } from '../workflows/grid-growth.js';
+import type { Scalar, SweepSpec } from '../sweep-spec/spec-types.js';
+import { isScalar, type GridStep } from '../workflows/grid-growth.js';
 
 /**
  * What must be the same for the file's trials to be the running sweep's: everything but the parameters (and the
@@ -26,12 +26,6 @@ const SAME_KEYS = [
 
 const key = (value: unknown) => JSON.stringify(value);
 
-function values(parameter: Extract<ParameterSpec, { type: 'grid' }>): JsonValue[] {
-  return Array.from({ length: axisSize(parameter.axis) }, (_, k) => axisValue(parameter.axis, k));
-}
-
-const isScalar = (value: JsonValue): value is Scalar => value === null || typeof value !== 'object';
-
 /** The steps that make the running sweep's trials those of `file`, or the problems (each naming its key). */
 export function extensionSteps(
   running: SweepSpec,
@@ -50,9 +44,11 @@ export function extensionSteps(
     } else if (had.type === 'random' || now.type === 'random') {
       if (key(had) !== key(now)) problems.push(`parameters.${had.name}: differs from the running sweep's`);
     } else {
-      const have = new Set(values(had).map(key));
-      const wanted = values(now);
-      const gone = values(had).filter((value) => !wanted.some((each) => key(each) === key(value)));
+      const before = axisValues(had.axis);
+      const have = new Set(before.map(key));
+      const wanted = axisValues(now.axis);
+      const wantedKeys = new Set(wanted.map(key));
+      const gone = before.filter((value) => !wantedKeys.has(key(value)));
       if (gone.length > 0) {
         problems.push(
           `parameters.${had.name}: ${gone.map(formatValue).join(', ')} ran in the sweep but is not in the file`,
@@ -69,7 +65,7 @@ export function extensionSteps(
   const had = new Set(running.parameters.map((parameter) => parameter.name));
   for (const parameter of file.parameters) {
     if (had.has(parameter.name)) continue;
-    const added = parameter.type === 'grid' ? values(parameter) : [];
+    const added = parameter.type === 'grid' ? axisValues(parameter.axis) : [];
     if (parameter.type === 'random' || added.length < 2 || !added.every(isScalar)) {
       problems.push(
         `parameters.${parameter.name}: a new parameter needs two or more plain values (the trials so far count ` +

@@ -25,6 +25,11 @@ export function axisValue(axis: GridAxis, k: number): JsonValue {
   }
 }
 
+/** Every value of an axis, in order: for an axis that grows, or is compared, value by value. */
+export function axisValues(axis: GridAxis): JsonValue[] {
+  return Array.from({ length: axisSize(axis) }, (_, k) => axisValue(axis, k));
+}
+
 /** Grid points (the product of every axis size), without building any of them. */
 export function gridSize(spec: Pick<SweepSpec, 'parameters'>): number {
   return spec.parameters.reduce(

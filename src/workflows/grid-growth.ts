@@ -4,7 +4,7 @@
 // (the trials so far count as its first value), or more random draws per grid point. Steps apply in order, so
 // `--add lr=… --add bs=…` adds the new product's missing corner once. `sweep rerun` appends a block of one: a
 // trial's parameters, fixed. Pure and deterministic: the sweep runs it in its Update's validator and handler.
-import { axisSize, axisValue, firstBlock, trialCount, trialParameters } from '../sweep-spec/expand.js';
+import { axisSize, axisValues, firstBlock, trialCount, trialParameters } from '../sweep-spec/expand.js';
 import { isParameterName } from '../sweep-spec/parameter-name.js';
 import { formatValue } from '../sweep-spec/render.js';
 import type { JsonValue, ParameterSpec, Scalar, SweepSpec } from '../sweep-spec/spec-types.js';
@@ -24,7 +24,8 @@ export const MAX_BLOCKS = 100;
 /** An axis that grows is listed value by value from then on. */
 export const MAX_AXIS_VALUES = 10_000;
 
-const isScalar = (value: unknown): value is Scalar =>
+/** A value an axis can grow by: plain JSON, a finite number. */
+export const isScalar = (value: unknown): value is Scalar =>
   value === null ||
   ['string', 'boolean'].includes(typeof value) ||
   (typeof value === 'number' && Number.isFinite(value));
@@ -33,10 +34,6 @@ const isScalar = (value: unknown): value is Scalar =>
 const isList = (value: unknown): value is readonly unknown[] => Array.isArray(value);
 const valuesAxis = (values: readonly JsonValue[]) => ({ kind: 'values', values }) as const;
 const key = (value: JsonValue) => JSON.stringify(value);
-
-function axisValues(parameter: Extract<ParameterSpec, { type: 'grid' }>): JsonValue[] {
-  return Array.from({ length: axisSize(parameter.axis) }, (_, k) => axisValue(parameter.axis, k));
-}
 
 /** Why `values` cannot be added to an axis that holds `existing`; undefined when they can. */
 function newValuesProblem(
@@ -76,7 +73,7 @@ function grownBy(spec: SweepSpec, step: GridStep): Grown {
       if (axisSize(axis.axis) > MAX_AXIS_VALUES) {
         return { problem: `${flag}: the axis has more than ${MAX_AXIS_VALUES} values already` };
       }
-      const existing = axisValues(axis);
+      const existing = axisValues(axis.axis);
       const problem = newValuesProblem(flag, step.values, existing);
       if (problem) return { problem };
       const swap = (axisOf: (parameter: ParameterSpec) => readonly JsonValue[]) =>
