@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from 'commander';
 import { ConfigError } from '../errors.js';
 import { parseFraction, parseSizeMb } from '../sweep-spec/quantities.js';
+import { PRIORITY_RANGE, WEIGHT_RANGE } from '../sweep-spec/spec-schema.js';
 import type { Scalar } from '../sweep-spec/spec-types.js';
 
 export function parsePort(value: string): number {
@@ -126,3 +127,9 @@ export function checkedUserName(value: string): string {
     ]);
   return value;
 }
+
+/** `--priority` of `sweep start` and `sweep edit`: 1 (most urgent) … 5. */
+export const parsePriority = parseWholeIn(PRIORITY_RANGE.min, PRIORITY_RANGE.max);
+
+/** `--weight` of `sweep start` and `sweep edit`: an owner's relative share of slots. */
+export const parseWeight = parseNumberIn(WEIGHT_RANGE.min, WEIGHT_RANGE.max);

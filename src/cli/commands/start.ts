@@ -8,8 +8,7 @@ import { CONTROL_QUEUE } from '../../temporal/names.js';
 import type { SweepOptions } from '../../workflows/types.js';
 import { addConnectionOptions, connectionFromOptions } from '../connection-flags.js';
 import { followSweep } from '../follow.js';
-import { parseCount, parseNumberIn, parseUserName, parseWholeIn } from '../option-parsers.js';
-import { PRIORITY_RANGE, WEIGHT_RANGE } from '../../sweep-spec/spec-schema.js';
+import { parseCount, parsePriority, parseUserName, parseWeight } from '../option-parsers.js';
 import { addResourceOptions } from '../resource-flags.js';
 import { addSpecArguments, readSpecFile, type SpecCommandOptions } from '../spec-file.js';
 import { registeredWorkers, whyFitsNowhere, whyNoClassWorker } from '../pool-capacity.js';
@@ -78,6 +77,7 @@ export async function runStart(file: string, commandArgs: string[], options: Sta
   const client = options.wait
     ? await connectRetrying(connection, () => connectClient(connection))
     : await connectClient(connection);
+  const share = defaultShare(spec, options.user);
   const sweepOptions: SweepOptions = {
     heartbeatTimeoutSeconds: options.heartbeatTimeout,
     window: Math.max(1, options.window ?? spec.maxParallel ?? DEFAULT_SWEEP_OPTIONS.window),
@@ -86,7 +86,7 @@ export async function runStart(file: string, commandArgs: string[], options: Sta
     continueAsNewAfterEvents: options.continueAsNewAfter,
     maxLostAttempts: options.maxLost,
     ...(options.broadcastResults ? { broadcastResults: true } : {}),
-    share: defaultShare(spec, options.user),
+    share,
   };
   // A trial no worker could ever hold would wait silently: say so before anything starts.
   const workers = options.waitForCapacity ? undefined : await registeredWorkers(client, spec.pool);
@@ -100,12 +100,10 @@ export async function runStart(file: string, commandArgs: string[], options: Sta
       2,
     );
   }
-  const extended = await extendRunning(client, spec, file, sweepOptions.share?.owner ?? '', options).catch(
-    async (error: unknown) => {
-      await client.connection.close();
-      throw error;
-    },
-  );
+  const extended = await extendRunning(client, spec, file, share.owner, options).catch(async (error: unknown) => {
+    await client.connection.close();
+    throw error;
+  });
   if (extended) {
     try {
       if (options.wait) await followSweep(client, extended, options);
@@ -143,12 +141,12 @@ export function registerStartCommand(program: Command): void {
     .option(
       '--priority <1-5>',
       'urgency against other sweeps, 1 most urgent (overrides priority:; default 3)',
-      parseWholeIn(PRIORITY_RANGE.min, PRIORITY_RANGE.max),
+      parsePriority,
     )
     .option(
       '--weight <w>',
       "the owner's share of slots against other owners (overrides weight:; default 1)",
-      parseNumberIn(WEIGHT_RANGE.min, WEIGHT_RANGE.max),
+      parseWeight,
     )
     .option(
       '--heartbeat-timeout <seconds>',

@@ -6,8 +6,7 @@ import { parseDurationSeconds } from '../../sweep-spec/quantities.js';
 import { renderTrial } from '../../sweep-spec/render.js';
 import type { GridStep } from '../../workflows/grid-growth.js';
 import type { SweepChange } from '../../workflows/sweep-changes.js';
-import { parseAxisValues, parseCount, parseNumberIn, parseWholeIn, type AxisValues } from '../option-parsers.js';
-import { PRIORITY_RANGE, WEIGHT_RANGE } from '../../sweep-spec/spec-schema.js';
+import { parseAxisValues, parseCount, parsePriority, parseWeight, type AxisValues } from '../option-parsers.js';
 import { writeOut } from '../output.js';
 import { startSweep, sweepMemo } from '../sweep-client.js';
 import { sweepCommand } from '../sweep-command.js';
@@ -104,12 +103,12 @@ export function registerSteerCommands(program: Command): void {
     .option(
       '--priority <1-5>',
       'urgency against other sweeps (1 most urgent), for trials not handed out yet',
-      parseWholeIn(PRIORITY_RANGE.min, PRIORITY_RANGE.max),
+      parsePriority,
     )
     .option(
       '--weight <w>',
       "the owner's share of slots against other owners, for trials not handed out yet",
-      parseNumberIn(WEIGHT_RANGE.min, WEIGHT_RANGE.max),
+      parseWeight,
     )
     .description('change a running sweep; the change is recorded with who made it (sweep status lists them)')
     .action((sweepId: string, options: EditOptions, command: Command) =>
