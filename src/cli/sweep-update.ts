@@ -1,6 +1,6 @@
 // One Update on a running sweep, as `sweep signal update` and the steering commands send it.
 import { randomUUID } from 'node:crypto';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { ServiceError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
 import { ConfigError, ExitError } from '../errors.js';
 import { sweepMemo } from './sweep-client.js';
@@ -19,7 +19,8 @@ export interface SweepUpdateOptions {
 /**
  * Sends `update` to the running sweep `sweepId`. Refused by its validator, or sent to no such sweep: a
  * ConfigError saying why, and nothing changed. An Update sent while the sweep continues as new can miss the run
- * that closed (NotFound) without having been applied: it is resent once, with the same ID.
+ * that closed (NotFound, or a ServiceError as the server drops it) without having been applied: it is resent
+ * once, with the same ID (the change log answers a repeated change ID with its first record).
  */
 export async function updateRunningSweep<Ret, Arg>(
   client: Client,
@@ -39,9 +40,10 @@ export async function updateRunningSweep<Ret, Arg>(
     try {
       result = await send();
     } catch (error) {
-      if (!(error instanceof WorkflowNotFoundError) || (await sweepMemo(client, sweepId)).status !== 'RUNNING') {
-        throw error;
-      }
+      // Missed the run (NotFound), or the server gave up on it as that run closed (a ServiceError: CI saw one
+      // while the sweep continued as new): not applied, so the same ID goes to the sweep's current run.
+      const missed = error instanceof WorkflowNotFoundError || error instanceof ServiceError;
+      if (!missed || (await sweepMemo(client, sweepId)).status !== 'RUNNING') throw error;
       result = await send();
     }
     options.answered?.();
