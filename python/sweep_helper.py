@@ -1,22 +1,24 @@
 """What a Python trial needs from Sweep, with nothing to install: the worker puts this folder on PYTHONPATH
 (by hand: PYTHONPATH=$(sweep python-path) python train.py, and the script runs as it does under Sweep).
 
-    from sweep_helper import params, report, updates, on_update, wait_for_update, checkpoint_dir
+    from sweep_helper import params, report, checkpoint, updates, on_update, wait_for_update, checkpoint_dir
 
     p = params({"lr": 0.01, "batch_size": 64})     # the trial's parameters; these defaults outside a sweep
     on_update(lambda u: cache.update(u["data"]))   # cache updates broadcast with `sweep signal update`
     for step in range(start, steps):
         ...
         report(step, **{"val/loss": loss})         # a metric line Sweep parses; numpy and torch scalars too
+        torch.save(state, path); checkpoint(step, path)  # saved: `sweep pause --hold` may stop the trial here
 """
 import json
 import os
 import threading
 import time
 
-__all__ = ["params", "report", "updates", "on_update", "wait_for_update", "checkpoint_dir", "attempt", "resume"]
+__all__ = ["params", "report", "checkpoint", "updates", "on_update", "wait_for_update", "checkpoint_dir", "attempt", "resume"]
 
 _PREFIX = "@sweep "
+_CHECKPOINT = "@sweep-checkpoint"
 
 
 def params(defaults=None):
@@ -40,7 +42,8 @@ _NON_FINITE = {"nan": float("nan"), "inf": float("inf"), "-inf": float("-inf")}
 
 
 def resume():
-    """The previous attempt's last progress ({"step": ..., "metrics": {...}}) when its worker was lost, else None."""
+    """The previous attempt's last progress ({"step": ..., "metrics": {...}, "checkpoint": {"step": ..., "path": ...}})
+    when its worker was lost or it was held at a checkpoint (`sweep pause --hold`), else None."""
     text = os.environ.get("SWEEP_RESUME")
     if not text:
         return None
@@ -82,6 +85,18 @@ def report(step=None, metrics=None, **more):
     if step is not None:
         record["step"] = _number("step", step)
     print(_PREFIX + json.dumps(record), flush=True)
+
+
+def checkpoint(step=None, path=None):
+    """Tells Sweep the trial has just saved its state (call it after the file is complete): while its sweep is
+    paused with `sweep pause --hold`, the worker stops the trial here (SIGTERM) and a later attempt resumes
+    from it; `resume()["checkpoint"]` then says which step and path were last reported."""
+    record = {}
+    if step is not None:
+        record["step"] = _number("step", step)
+    if path is not None:
+        record["path"] = str(path)
+    print(_CHECKPOINT + (" " + json.dumps(record) if record else ""), flush=True)
 
 
 def _read_updates(offset=0):

@@ -1,11 +1,12 @@
 import { decodeMetric, encodeMetric, type MetricValues } from '../workflows/metric-values.js';
-import type { TrialProgress } from '../workflows/types.js';
+import type { Checkpoint, TrialProgress } from '../workflows/types.js';
 import { MetricCurve } from './metric-curve.js';
 
 /**
  * The metric line protocol on a trial's stdout:
  *   `@sweep {"step": 3, "val_loss": 0.25}`   a JSON object after the `@sweep ` prefix (what report() prints)
  *   `step=3 val_loss=0.25 acc=0.91`          a line made only of key=value pairs
+ *   `@sweep-checkpoint {"step": 3}`           not metrics: the trial saved its state (readCheckpointLine)
  * `step` is the trial's step; every other value is a metric. NaN and ±Infinity are values (`nan`, `inf`, `-inf`,
  * `NaN`, `Infinity`, as strings in JSON or as the bare tokens Python's json.dumps writes). Anything else is a log
  * line, except a line that is plainly meant as metrics but holds something that is not a number: that one is
@@ -89,6 +90,32 @@ export function readMetricLine(line: string): MetricLine | undefined {
   const read = fromEntries([...line.matchAll(PAIR)].map((match) => [match[1] ?? '', match[2] ?? ''] as const));
   // Unlike an `@sweep` line, pairs may just be a log line (`model=resnet lr=0.1`): all numbers, or none is read.
   return read.problem === undefined ? read : { problem: read.problem };
+}
+
+export const CHECKPOINT_PREFIX = '@sweep-checkpoint';
+
+/**
+ * A checkpoint report: `@sweep-checkpoint`, optionally followed by a JSON object with `step` (a number) and
+ * `path` (a string), which `sweep_helper.checkpoint()` prints right after the trial saved its state. Undefined for
+ * any other line; a report whose JSON cannot be read still counts, without step or path (the state is saved
+ * either way, and that is what matters to a hold).
+ */
+export function readCheckpointLine(line: string): Omit<Checkpoint, 'at'> | undefined {
+  if (!line.startsWith(CHECKPOINT_PREFIX)) return undefined;
+  const rest = line.slice(CHECKPOINT_PREFIX.length);
+  if (rest !== '' && !/^\s/.test(rest)) return undefined;
+  let value: unknown;
+  try {
+    value = rest.trim() === '' ? {} : JSON.parse(rest);
+  } catch {
+    return {};
+  }
+  if (typeof value !== 'object' || value === null) return {};
+  const { step, path } = value as { step?: unknown; path?: unknown };
+  return {
+    ...(typeof step === 'number' && Number.isFinite(step) ? { step } : {}),
+    ...(typeof path === 'string' ? { path } : {}),
+  };
 }
 
 /** The values of a metric line, if it has any; what it could not read is dropped (MetricTracker counts it). */

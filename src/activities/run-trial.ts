@@ -17,6 +17,7 @@ import { attemptFailure, FAILURE_TYPES } from '../workflows/attempt-failures.js'
 import type { AttemptStarted, StartClaim } from '../workflows/messages.js';
 import type {
   CacheUpdate,
+  Checkpoint,
   LegacyRunTrialInput,
   RunTrialInput,
   RunTrialResult,
@@ -35,7 +36,7 @@ import { ClassAttempt } from '../worker-class/class-attempt.js';
 import type { WorkerClassHost } from '../worker-class/class-process.js';
 import { trialProcessEnv } from './trial-env.js';
 import { exitCodeOf } from './exit-status.js';
-import { MetricTracker } from './metric-lines.js';
+import { MetricTracker, readCheckpointLine } from './metric-lines.js';
 import { TrialProcess, type TrialExit } from './trial-process.js';
 import { fenceAfterMs, type ServerWatch } from './server-watch.js';
 import type { TrialRegistry } from './trial-registry.js';
@@ -162,6 +163,7 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
     const stderrTail: string[] = [];
     let startedAt = Date.now();
     let placement: Placement | undefined;
+    let checkpoint: Checkpoint | undefined;
     const progress = (): TrialProgress => ({
       ...tracker.snapshot(),
       pid: running.pgid,
@@ -169,9 +171,20 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
       startedAt,
       updateVersion,
       attempt,
+      ...(checkpoint ? { checkpoint } : {}),
     });
+    /** Resolves when the trial reports a checkpoint while its sweep holds running trials (`pause --hold`). */
+    let holdNow = () => {};
+    const heldAtCheckpoint = new Promise<'held'>((resolve) => (holdNow = () => resolve('held')));
 
     const stdoutLines = lineSplitter((line) => {
+      const saved = readCheckpointLine(line);
+      if (saved) {
+        checkpoint = { ...saved, at: Date.now() };
+        context.heartbeat(progress());
+        if (deps.updates.holdsAtCheckpoint(sweepId)) holdNow();
+        return;
+      }
       const report = tracker.read(line);
       if (!report) return;
       metricsLog.write(`${JSON.stringify({ attempt, time: Date.now(), ...report })}\n`);
@@ -243,6 +256,23 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
       }
     };
 
+    /**
+     * Stops the command that has just saved its state, for `pause --hold`: it goes back to the pool and resumes
+     * from its checkpoint. A process that exited on its own before it was told to stop keeps that exit as its
+     * outcome; whatever it does after the SIGTERM is the hold's doing, never a result (its exit record goes).
+     */
+    const stopAtCheckpoint = async (): Promise<TrialExit> => {
+      const signalledAt = Date.now();
+      const stopped = await running.terminate(deps.killGraceMs);
+      if (stopped.endedAt !== undefined && stopped.endedAt < signalledAt) return stopped;
+      rmSync(files.exit, { force: true });
+      const at = checkpoint?.step === undefined ? '' : ` (step ${checkpoint.step})`;
+      throw attemptFailure.heldAtCheckpoint(
+        `stopped at its checkpoint${at}: the sweep is paused with --hold; it resumes from there when resumed`,
+        { progress: progress(), startedAt, endedAt: stopped.endedAt ?? Date.now() },
+      );
+    };
+
     let fence: ReturnType<ServerWatch['whenLost']> | undefined;
     let beat: NodeJS.Timeout | undefined;
     let deadline: NodeJS.Timeout | undefined;
@@ -303,7 +333,8 @@ export function createTrialActivities(deps: TrialRunnerDeps) {
       const timedOut = new Promise<'timed-out'>((resolve) => {
         if (policy.timeoutSeconds) deadline = setTimeout(() => resolve('timed-out'), policy.timeoutSeconds * 1000);
       });
-      const outcome = await Promise.race([running.exited, context.cancelled, fenced, timedOut]);
+      let outcome = await Promise.race([running.exited, context.cancelled, fenced, timedOut, heldAtCheckpoint]);
+      if (outcome === 'held') outcome = await stopAtCheckpoint();
       if (outcome === 'fenced') {
         await stopOwnProcess(() => running.kill());
         throw attemptFailure.lost(

@@ -3,13 +3,21 @@ import type { CacheUpdate } from '../workflows/types.js';
 /** Where a worker reads a sweep's cache updates from. */
 export interface UpdateSource {
   /**
-   * From the sweep's memo, which the server answers without waking a workflow worker: the latest version, and
-   * whether its start gate is up (a trial must ask the sweep before it starts).
+   * From the sweep's memo, which the server answers without waking a workflow worker: the latest version, whether
+   * its start gate is up (a trial must ask the sweep before it starts), and whether it holds running trials at
+   * their next checkpoint (`sweep pause --hold`).
    */
-  latest(sweepId: string): Promise<{ readonly version: number; readonly gateUp: boolean }>;
+  latest(sweepId: string): Promise<{ readonly version: number } & GateState>;
   /** The updates after `version`, in order (a query to the sweep). */
   updatesSince(sweepId: string, version: number): Promise<CacheUpdate[]>;
 }
+
+export interface GateState {
+  readonly gateUp: boolean;
+  readonly holdAtCheckpoint: boolean;
+}
+
+const GATE_DOWN: GateState = { gateUp: false, holdAtCheckpoint: false };
 
 type Listener = (updates: readonly CacheUpdate[]) => void;
 
@@ -20,7 +28,7 @@ type Listener = (updates: readonly CacheUpdate[]) => void;
  */
 export class SweepUpdates {
   private readonly known = new Map<string, readonly CacheUpdate[]>();
-  private readonly gates = new Map<string, boolean>();
+  private readonly gates = new Map<string, GateState>();
   private readonly followers = new Map<string, { readonly notify: Set<Listener>; readonly timer: NodeJS.Timeout }>();
 
   constructor(
@@ -35,7 +43,12 @@ export class SweepUpdates {
 
   /** Whether the sweep's start gate was up at the last read (`current` reads it afresh). */
   gateUp(sweepId: string): boolean {
-    return this.gates.get(sweepId) ?? false;
+    return (this.gates.get(sweepId) ?? GATE_DOWN).gateUp;
+  }
+
+  /** Whether the sweep, at the last read, stops its running trials at their next checkpoint. */
+  holdsAtCheckpoint(sweepId: string): boolean {
+    return (this.gates.get(sweepId) ?? GATE_DOWN).holdAtCheckpoint;
   }
 
   /**
@@ -72,8 +85,8 @@ export class SweepUpdates {
   }
 
   private async fetch(sweepId: string): Promise<readonly CacheUpdate[]> {
-    const { version: latest, gateUp } = await this.source.latest(sweepId);
-    this.gates.set(sweepId, gateUp);
+    const { version: latest, ...gate } = await this.source.latest(sweepId);
+    this.gates.set(sweepId, gate);
     const have = this.known.get(sweepId) ?? [];
     if (latest <= have.length) return have;
     const fresh = await this.source.updatesSince(sweepId, have.length);

@@ -30,8 +30,9 @@ export class SweepControl {
     return new SweepControl(await connectClient(connection ?? resolveConnectionConfig({})), options);
   }
 
-  pause(sweepId: string): Promise<SweepChangeRecord> {
-    return this.change(sweepId, { kind: 'pause' });
+  /** `hold`: running trials also go back to the queue at their next checkpoint (`sweep pause --hold`). */
+  pause(sweepId: string, options: { hold?: boolean } = {}): Promise<SweepChangeRecord> {
+    return this.change(sweepId, { kind: 'pause', ...(options.hold ? { hold: true } : {}) });
   }
 
   resume(sweepId: string): Promise<SweepChangeRecord> {

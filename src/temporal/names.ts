@@ -82,14 +82,20 @@ export function logFileName(sweepId: string, attempt: number, stream: 'stdout' |
 export const UPDATE_VERSION_MEMO = 'updateVersion';
 
 /**
- * The sweep memo key that tells workers to ask the sweep before a trial starts (`{paused, maxParallel}`), set
- * only while it is paused or has more trials in flight than its max parallel; absent, a trial starts unasked.
+ * The sweep memo key that tells workers to ask the sweep before a trial starts (`{paused, maxParallel, hold?}`),
+ * set only while it is paused or has more trials in flight than its max parallel; absent, a trial starts unasked.
+ * `hold: true` (`sweep pause --hold`): running trials stop at their next checkpoint too.
  */
 export const SWEEP_GATE_MEMO = 'startGate';
 
 /** The start gate's memo value: an object while it is up, null or absent while it is down. */
 export function isGateMemo(value: unknown): boolean {
   return typeof value === 'object' && value !== null;
+}
+
+/** Whether the start gate's memo value says to stop running trials at their next checkpoint (`pause --hold`). */
+export function gateHoldsAtCheckpoint(value: unknown): boolean {
+  return isGateMemo(value) && (value as { hold?: unknown }).hold === true;
 }
 
 /** A worker's Temporal identity, `hostB-gpu1#4242`: its queue, and the process that serves it now. */

@@ -18,6 +18,7 @@ import { reportLeftAttempts, type TakeoverReport } from './queue-takeover.js';
 import {
   classQueue,
   shapeQueue,
+  gateHoldsAtCheckpoint,
   isGateMemo,
   SWEEP_GATE_MEMO,
   UPDATE_VERSION_MEMO,
@@ -229,6 +230,7 @@ export async function runTrialWorker(options: TrialWorkerOptions): Promise<void>
           return {
             version: typeof version === 'number' ? version : 0,
             gateUp: isGateMemo(memo?.[SWEEP_GATE_MEMO]),
+            holdAtCheckpoint: gateHoldsAtCheckpoint(memo?.[SWEEP_GATE_MEMO]),
           };
         },
         updatesSince: (sweepId, since) =>

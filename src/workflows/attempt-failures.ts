@@ -28,6 +28,8 @@ export const FAILURE_TYPES = {
   handedBack: 'TrialHandedBack',
   /** The sweep's start gate said not now (paused, or at its max parallel): the trial waits to be woken. */
   held: 'TrialHeld',
+  /** `sweep pause --hold`: the running command was stopped right after it reported a checkpoint. */
+  heldAtCheckpoint: 'TrialHeldAtCheckpoint',
 } as const;
 
 export interface CommandFailedDetails {
@@ -86,6 +88,15 @@ export const attemptFailure = {
       ...(fit ? { details: [fit] } : {}),
     });
   },
+  /** Benign: the user paused the sweep with `--hold`, and the trial saved its state before it was stopped. */
+  heldAtCheckpoint(message: string, details: HeldAtCheckpointDetails): ApplicationFailure {
+    return ApplicationFailure.create({
+      type: FAILURE_TYPES.heldAtCheckpoint,
+      message,
+      category: ApplicationFailureCategory.BENIGN,
+      details: [details],
+    });
+  },
   /** Benign as a hand-back: the sweep held the trial before its process started. */
   held(message: string): ApplicationFailure {
     return ApplicationFailure.create({
@@ -95,6 +106,13 @@ export const attemptFailure = {
     });
   },
 };
+
+/** A process stopped at its checkpoint: what the next attempt resumes from, and when it ran. */
+export interface HeldAtCheckpointDetails {
+  readonly progress: TrialProgress;
+  readonly startedAt: number;
+  readonly endedAt: number;
+}
 
 /** Why a worker gave a trial back without running it: what it needs that the worker lacks. */
 export interface HandedBackDetails {
@@ -110,6 +128,18 @@ export type AttemptVerdict =
   | { readonly kind: 'handed-back'; readonly fit?: HandedBackDetails }
   /** Never started: the sweep holds it (paused, or at its max parallel) until it says a slot may be free. */
   | { readonly kind: 'held'; readonly reason: string }
+  /**
+   * Stopped at a checkpoint by `pause --hold`: the next attempt goes back to the pool (where the paused sweep
+   * holds it) and resumes from `resume`; neither a retry nor a lost worker.
+   */
+  | {
+      readonly kind: 'held-at-checkpoint';
+      readonly reason: string;
+      readonly resume?: TrialProgress;
+      readonly worker?: string;
+      readonly startedAt?: number;
+      readonly exitedAt?: number;
+    }
   /** The worker went away: the next attempt starts at once from `resume` and does not count as a retry. */
   | {
       readonly kind: 'lost';
@@ -200,6 +230,19 @@ export function classifyAttempt(error: unknown, context: ClassifyContext): Attem
   switch (cause.type) {
     case FAILURE_TYPES.held:
       return { kind: 'held', reason: cause.message };
+    case FAILURE_TYPES.heldAtCheckpoint: {
+      const details = first as Partial<HeldAtCheckpointDetails> | undefined;
+      const resume = progressIn(details?.progress);
+      const worker = resume?.worker ?? identity;
+      return {
+        kind: 'held-at-checkpoint',
+        reason: cause.message,
+        ...(resume ? { resume } : {}),
+        ...(worker ? { worker } : {}),
+        ...(typeof details?.startedAt === 'number' ? { startedAt: details.startedAt } : {}),
+        ...(typeof details?.endedAt === 'number' ? { exitedAt: details.endedAt } : {}),
+      };
+    }
     case FAILURE_TYPES.handedBack: {
       const fit = first as Partial<HandedBackDetails> | undefined;
       return typeof fit?.reason === 'string'

@@ -6,8 +6,8 @@ import type { GridStep } from './grid-growth.js';
 
 /** A change as the CLI or the TypeScript API asks for it. */
 export type SweepChange =
-  /** No new trial starts; running ones finish. */
-  | { readonly kind: 'pause' }
+  /** No new trial starts; running ones finish, or with `hold` go back to the queue at their next checkpoint. */
+  | { readonly kind: 'pause'; readonly hold?: boolean }
   | { readonly kind: 'resume' }
   /** For trials not started yet (`maxParallel` at once: lowering it lets running trials finish). */
   | {
@@ -48,6 +48,8 @@ export interface SweepChangeRecord {
 /** What a sweep's changes have set; the spec's values until a change says otherwise. */
 export interface SweepSettings {
   readonly paused: boolean;
+  /** While paused: running trials are stopped at their next checkpoint (`pause --hold`), not left to finish. */
+  readonly hold?: boolean;
   readonly maxParallel: number;
   readonly retries: number;
   readonly timeoutSeconds?: number;
@@ -87,7 +89,14 @@ export function changeProblem(request: SweepChangeRequest, now: SweepNow): strin
   const change = request.change;
   switch (change?.kind) {
     case 'pause':
-      return settings.paused ? 'the sweep is already paused' : undefined;
+      if (change.hold !== undefined && typeof change.hold !== 'boolean') {
+        return `hold: expected true or false, got ${JSON.stringify(change.hold)}`;
+      }
+      // A paused sweep may still be told to hold its running trials; nothing else about a pause can change.
+      if (settings.paused && (settings.hold === true || change.hold !== true)) {
+        return settings.hold ? 'the sweep is already paused with --hold' : 'the sweep is already paused';
+      }
+      return undefined;
     case 'resume':
       return settings.paused ? undefined : 'the sweep is not paused';
     case 'set': {
@@ -162,7 +171,11 @@ function seconds(value: number | undefined): string {
 
 /** `max parallel 4, retries 0, timeout none` (and `paused`). */
 export function describeSettings(settings: SweepSettings): string {
-  const paused = settings.paused ? 'paused, ' : '';
+  const paused = settings.paused
+    ? settings.hold
+      ? 'paused, holding running trials at checkpoints, '
+      : 'paused, '
+    : '';
   const share = settings.priority === undefined ? '' : `, priority ${settings.priority}, weight ${settings.weight}`;
   return `${paused}max parallel ${settings.maxParallel}, retries ${settings.retries}, timeout ${seconds(settings.timeoutSeconds)}${share}`;
 }
@@ -173,10 +186,16 @@ export function applyChange(
   change: Exclude<SweepChange, { kind: 'stop-trial' | 'grow' | 'rerun-trial' }>,
 ): { settings: SweepSettings; result: string } {
   switch (change.kind) {
-    case 'pause':
-      return { settings: { ...settings, paused: true }, result: 'paused: no new trial starts' };
-    case 'resume':
-      return { settings: { ...settings, paused: false }, result: 'resumed' };
+    case 'pause': {
+      const holding = 'running trials go back to the queue at their next checkpoint';
+      if (settings.paused) return { settings: { ...settings, hold: true }, result: `still paused: ${holding}` };
+      const next = { ...settings, paused: true, ...(change.hold ? { hold: true } : {}) };
+      return { settings: next, result: `paused: no new trial starts${change.hold ? `; ${holding}` : ''}` };
+    }
+    case 'resume': {
+      const { hold: _hold, ...rest } = settings;
+      return { settings: { ...rest, paused: false }, result: 'resumed' };
+    }
     case 'set': {
       const said: string[] = [];
       let next: SweepSettings = settings;

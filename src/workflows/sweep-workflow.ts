@@ -17,7 +17,13 @@ import {
 import { trialCount } from '../sweep-spec/expand.js';
 import type { JsonValue, SweepSpec } from '../sweep-spec/spec-types.js';
 import { renderTrial } from '../sweep-spec/render.js';
-import { isGateMemo, SWEEP_GATE_MEMO, trialWorkflowId, UPDATE_VERSION_MEMO } from '../temporal/names.js';
+import {
+  gateHoldsAtCheckpoint,
+  isGateMemo,
+  SWEEP_GATE_MEMO,
+  trialWorkflowId,
+  UPDATE_VERSION_MEMO,
+} from '../temporal/names.js';
 import { sweepIdKey, sweepStateKey, trialIndexKey, trialStateKey } from '../temporal/search-attributes.js';
 import {
   broadcastUpdate,
@@ -93,6 +99,7 @@ class SweepRun {
   readonly skipped: Set<number>;
   /** What the memo says (it may come from the run before continue-as-new), so it is written only when it moves. */
   private gateUp = isGateMemo(workflowInfo().memo?.[SWEEP_GATE_MEMO]);
+  private gateHolds = gateHoldsAtCheckpoint(workflowInfo().memo?.[SWEEP_GATE_MEMO]);
 
   constructor(private readonly input: SweepInput) {
     const carried = input.carried;
@@ -279,11 +286,13 @@ class SweepRun {
   async refreshGate(): Promise<void> {
     for (const index of this.held) if (!this.running.has(index)) this.held.delete(index);
     const up = gateIsUp(this.settings, this.running.size);
-    if (up !== this.gateUp) {
+    const holds = up && this.settings.hold === true;
+    // Written only when up or hold moves (not when max parallel does), as runs from before the hold did.
+    if (up !== this.gateUp || holds !== this.gateHolds) {
       this.gateUp = up;
-      upsertMemo({
-        [SWEEP_GATE_MEMO]: up ? { paused: this.settings.paused, maxParallel: this.settings.maxParallel } : null,
-      });
+      this.gateHolds = holds;
+      const { paused, maxParallel } = this.settings;
+      upsertMemo({ [SWEEP_GATE_MEMO]: up ? { paused, maxParallel, ...(holds ? { hold: true } : {}) } : null });
     }
     const wake = [...this.held].slice(0, wakeCount(this.settings, this.running.size, this.held.size));
     if (!up) this.held.clear();

@@ -159,6 +159,21 @@ export async function trialWorkflow(input: TrialInput | LegacyTrialInput): Promi
       }
       handBacks = 0;
       neverFits = 0;
+      if (verdict.kind === 'held-at-checkpoint') {
+        // Not the trial's fault and not a lost worker: back to the pool, where the paused sweep holds it.
+        resume = verdict.resume ?? resume;
+        adoptable = undefined;
+        attempts.push({
+          attempt,
+          outcome: 'held',
+          reason: verdict.reason,
+          ...(verdict.worker ? { worker: verdict.worker } : {}),
+          ...(verdict.startedAt === undefined ? {} : { startedAt: verdict.startedAt }),
+          ...(verdict.exitedAt === undefined ? {} : { exitedAt: verdict.exitedAt }),
+          endedAt,
+        });
+        continue;
+      }
       if (verdict.kind === 'lost') {
         lost++;
         resume = verdict.resume ?? resume;

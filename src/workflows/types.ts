@@ -26,6 +26,17 @@ export interface TrialProgress {
   readonly waiting?: boolean;
   /** While waiting: what it needs that its worker lacks now (`needs 40 GiB GPU memory; …`). */
   readonly waitingFor?: string;
+  /** The last checkpoint the trial reported (`@sweep-checkpoint`): where a next attempt picks up. */
+  readonly checkpoint?: Checkpoint;
+}
+
+/** A trial's report that it has saved its state: it may be stopped now and lose nothing. */
+export interface Checkpoint {
+  readonly step?: number;
+  /** Where the trial saved it, as it said (Sweep does not read it). */
+  readonly path?: string;
+  /** When the worker read the report (the worker's clock). */
+  readonly at: number;
 }
 
 /** One attempt of a trial: its plan, which attempt this is, and what the previous attempts left. */
@@ -68,7 +79,8 @@ export interface RunTrialResult {
 /** Why one attempt ended, for the trial's history. */
 export interface AttemptRecord {
   readonly attempt: number;
-  readonly outcome: 'succeeded' | 'failed' | 'lost' | 'timed-out' | 'cancelled';
+  /** `held`: stopped at a checkpoint by `sweep pause --hold`; the next attempt resumes from it. */
+  readonly outcome: 'succeeded' | 'failed' | 'lost' | 'held' | 'timed-out' | 'cancelled';
   readonly reason?: string;
   readonly worker?: string;
   readonly exitCode?: number;

@@ -18,6 +18,10 @@ export interface TrialRecord {
   readonly visibleDevices?: string;
   readonly time: number;
   readonly from?: number;
+  /** The checkpoint step that SWEEP_RESUME said the previous attempt reported. */
+  readonly resumedAt?: number;
+  /** When the process began (a start record's `time` is its first line of JS, up to 300 ms later under load). */
+  readonly launchedAt?: number;
   readonly code?: number;
 }
 
@@ -26,6 +30,8 @@ export interface Span {
   readonly trial: number;
   readonly sweep: string;
   readonly devices: string;
+  /** When the process began: from here on it holds its slot. */
+  readonly launched: number;
   readonly from: number;
   readonly to: number;
   readonly code: number | undefined;
@@ -35,16 +41,21 @@ export function spans(records: readonly TrialRecord[]): Span[] {
   return records
     .filter((record) => record.event === 'start')
     .map((start) => {
+      // A SIGTERM ends the fixture (it exits 143 at once).
       const end = records.find(
-        (record) => record.event === 'end' && record.pid === start.pid && record.sweep === start.sweep,
+        (record) =>
+          (record.event === 'end' || record.event === 'sigterm') &&
+          record.pid === start.pid &&
+          record.sweep === start.sweep,
       );
       return {
         trial: start.trial,
         sweep: start.sweep,
         devices: start.visibleDevices ?? '',
+        launched: start.launchedAt ?? start.time,
         from: start.time,
         to: end?.time ?? Infinity,
-        code: end?.code,
+        code: end?.event === 'sigterm' ? 143 : end?.code,
       };
     });
 }

@@ -8,7 +8,9 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { SweepControl } from '../../src/api/sweep-control.js';
+import { trialWorkflowId } from '../../src/temporal/names.js';
 import { changeSweepUpdate, sweepChangesQuery, sweepProgressQuery } from '../../src/workflows/messages.js';
+import type { TrialSummary } from '../../src/workflows/types.js';
 import { concurrencyAtStarts, spans, TestCluster, type TrialRecord } from '../helpers/cluster.js';
 import { runSweep } from '../helpers/processes.js';
 import { sharedServerConfig } from '../helpers/temporal.js';
@@ -113,6 +115,82 @@ test('max parallel lowered and raised, pause and resume: the processes follow, a
   const status = await cluster.sweep(['status', sweepId]);
   assert.match(status.stdout, /max parallel 1 → 4 · by \S+@\S+/);
   assert.ok((progress.runs ?? 1) > 1, `continued as new meanwhile (run ${progress.runs})`);
+});
+
+test('pause --hold: running trials stop at their next checkpoint, wait while paused, and resume from it', async (t) => {
+  // Six 8 s trials on 4 slots; trial 3 reports no checkpoints, so it can only finish.
+  const sweepId = await cluster.start(
+    '  x: {range: [0, 6]}\n  steps: 32\n  step_ms: 250\n  report_checkpoints: true\n  no_checkpoints_x: 3',
+  );
+  const mine = () => cluster.records(sweepId);
+  const firstFour = await cluster.waitForRecords(() => runningNow(mine()) === 4);
+  const runningAtPause = spans(firstFour.filter((record) => record.sweep === sweepId)).map((span) => span.trial);
+  const paused = await steer(['pause', sweepId, '--hold']);
+  assert.equal(paused.code, 0, paused.stderr);
+  assert.match(
+    paused.stdout,
+    /paused: no new trial starts; running trials go back to the queue at their next checkpoint/,
+  );
+  const pausedAt = Date.now();
+
+  const allHeld = async () => {
+    const { running, held = [] } = await client.workflow.getHandle(sweepId).query(sweepProgressQuery);
+    return running.length > 0 && running.every((index) => held.includes(index));
+  };
+  await until('the sweep to drain', async () => runningNow(mine()) === 0 && (await allHeld()), 60_000);
+  const drainedAt = Date.now();
+  const stopped = mine().filter((record) => record.event === 'sigterm');
+  const checkpointing = runningAtPause.filter((trial) => trial !== 3);
+  assert.deepEqual(
+    stopped.map((record) => record.trial).sort(),
+    [...checkpointing].sort(),
+    'each running trial that reports checkpoints was stopped, and only those',
+  );
+  t.diagnostic(`stopped ${JSON.stringify(stopped.map((record) => record.time - pausedAt))} ms after the pause`);
+  assert.ok(
+    stopped.every((record) => record.time - pausedAt < 3000),
+    `stopped within a checkpoint and a memo check of the pause: ${JSON.stringify(stopped.map((r) => r.time - pausedAt))}`,
+  );
+  if (runningAtPause.includes(3)) {
+    assert.ok(
+      spans(mine()).some((span) => span.trial === 3 && span.code === 0),
+      'the trial without checkpoints ran to its end',
+    );
+  }
+  const status = await cluster.sweep(['status', sweepId]);
+  assert.match(status.stdout, /settings: paused, holding running trials at checkpoints, /);
+  // Held, nothing starts: the absence of starts is what is asserted, over a stretch of time.
+  await delay(3000);
+  assert.deepEqual(
+    spans(mine()).filter((span) => span.from > drainedAt),
+    [],
+    'no trial started while paused',
+  );
+
+  const resumed = await steer(['resume', sweepId]);
+  assert.match(resumed.stdout, /resumed/, resumed.stderr);
+  const watched = await cluster.sweep(['watch', sweepId, '--no-tty']);
+  assert.equal(watched.code, 0, watched.stderr);
+  const records = mine();
+  for (const { trial, time } of stopped) {
+    const starts = records.filter((record) => record.trial === trial && record.event === 'start');
+    const again = starts.find((record) => record.time > time);
+    assert.ok(again, `trial ${trial} ran again after its hold`);
+    assert.ok((again.from ?? 0) > 0, `trial ${trial} resumed from its checkpoint, not from step 0`);
+    assert.equal(again.resumedAt, again.from, `SWEEP_RESUME names the checkpoint trial ${trial} reported`);
+    const summary = (await client.workflow.getHandle(trialWorkflowId(sweepId, trial)).result()) as TrialSummary;
+    assert.equal(summary.state, 'succeeded');
+    assert.deepEqual(
+      summary.attempts.map((attempt) => attempt.outcome),
+      ['held', 'succeeded'],
+      `trial ${trial}: the hold is an attempt of its own, neither a failure nor a lost worker`,
+    );
+  }
+  assert.equal(
+    records.filter((record) => record.event === 'end' && record.code === 0).length,
+    6,
+    'every trial finished once',
+  );
 });
 
 test('stop one trial, running or not started: recorded as stopped by the user; the rest go on', async () => {

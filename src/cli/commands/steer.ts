@@ -75,8 +75,13 @@ async function applyAndSay(
 export function registerSteerCommands(program: Command): void {
   sweepCommand(program, 'pause')
     .description('start no new trial of a running sweep; running trials finish (resume with sweep resume)')
-    .action((sweepId: string, _options: unknown, command: Command) =>
-      applyAndSay(command, sweepId, () => [{ kind: 'pause' }]),
+    .option(
+      '--hold',
+      'also stop each running trial right after its next checkpoint (@sweep-checkpoint): it goes back to the ' +
+        'queue and resumes from there; trials that report no checkpoint finish',
+    )
+    .action((sweepId: string, options: { hold?: boolean }, command: Command) =>
+      applyAndSay(command, sweepId, () => [{ kind: 'pause', ...(options.hold ? { hold: true } : {}) }]),
     );
   sweepCommand(program, 'resume')
     .description('let a paused sweep start trials again')

@@ -8,6 +8,7 @@ const OUTCOME_COLOURS: Record<string, string> = {
   succeeded: '#2f9e44',
   failed: '#e03131',
   lost: '#f08c00',
+  held: '#0c8599',
   'timed-out': '#9c36b5',
   cancelled: '#868e96',
   running: '#1c7ed6',

@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { MetricTracker, parseMetricLine, readMetricLine } from '../../../src/activities/metric-lines.js';
+import {
+  MetricTracker,
+  parseMetricLine,
+  readCheckpointLine,
+  readMetricLine,
+} from '../../../src/activities/metric-lines.js';
 import { describeExit, exitCodeOf } from '../../../src/activities/exit-status.js';
 import { decodeMetric, encodeMetric } from '../../../src/workflows/metric-values.js';
 
@@ -84,6 +89,19 @@ test('metric values: non-finite ones are strings on the wire, and survive JSON',
   assert.equal(decodeMetric(null), NaN);
   assert.equal(decodeMetric('0.5'), undefined);
   assert.equal(decodeMetric(undefined), undefined);
+});
+
+test('a checkpoint report is read apart from metrics: with step and path when given, still one when unreadable', () => {
+  assert.deepEqual(readCheckpointLine('@sweep-checkpoint'), {});
+  assert.deepEqual(readCheckpointLine('@sweep-checkpoint {"step": 120, "path": "ckpt/120.pt"}'), {
+    step: 120,
+    path: 'ckpt/120.pt',
+  });
+  assert.deepEqual(readCheckpointLine('@sweep-checkpoint {"step": "late", "path": 3}'), {});
+  assert.deepEqual(readCheckpointLine('@sweep-checkpoint {oops'), {}, 'the state was saved either way');
+  assert.equal(readCheckpointLine('@sweep-checkpointing now'), undefined);
+  assert.equal(readCheckpointLine('saved @sweep-checkpoint'), undefined);
+  assert.equal(readMetricLine('@sweep-checkpoint {"step": 1}'), undefined, 'not a metric line');
 });
 
 test('the tracker keeps the last value of each metric, and the best of the objective with its step', () => {

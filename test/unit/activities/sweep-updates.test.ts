@@ -2,16 +2,17 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SweepUpdates, type UpdateSource } from '../../../src/activities/sweep-updates.js';
 import type { CacheUpdate } from '../../../src/workflows/types.js';
+import { until } from '../../helpers/until.js';
 
 /** A sweep's updates, and a count of how it was read. */
 function source() {
   const updates: CacheUpdate[] = [];
   const calls = { describes: 0, queries: 0 };
-  const gate = { up: false };
+  const gate = { up: false, hold: false };
   const read: UpdateSource = {
     latest: () => {
       calls.describes++;
-      return Promise.resolve({ version: updates.length, gateUp: gate.up });
+      return Promise.resolve({ version: updates.length, gateUp: gate.up, holdAtCheckpoint: gate.hold });
     },
     updatesSince: (_sweepId, version) => {
       calls.queries++;
@@ -64,7 +65,10 @@ test('a failed check is skipped, and the next one delivers', async () => {
   let fail = true;
   const cache = new SweepUpdates(
     {
-      latest: () => (fail ? Promise.reject(new Error('unreachable')) : Promise.resolve({ version: 1, gateUp: false })),
+      latest: () =>
+        fail
+          ? Promise.reject(new Error('unreachable'))
+          : Promise.resolve({ version: 1, gateUp: false, holdAtCheckpoint: false }),
       updatesSince: () => Promise.resolve([{ version: 1, at: 0, data: {} }]),
     },
     5,
@@ -91,4 +95,17 @@ test('the start gate is read with the version, afresh at each check before a tri
   await cache.current('s');
   assert.equal(cache.gateUp('s'), true);
   assert.deepEqual(sweep.calls, { describes: 2, queries: 0 }, 'no query for it: the describe carries it');
+});
+
+test('a hold at checkpoints is read with the gate, and forgotten once no trial of the sweep runs here', async () => {
+  const sweep = source();
+  const cache = new SweepUpdates(sweep.read, 5);
+  const stop = cache.follow('s', () => undefined);
+  assert.equal(cache.holdsAtCheckpoint('s'), false, 'unknown until read');
+  sweep.gate.up = true;
+  sweep.gate.hold = true;
+  await until('the periodic check of a running trial to read the hold', () => cache.holdsAtCheckpoint('s'), 5000);
+  assert.equal(cache.gateUp('s'), true);
+  stop();
+  assert.equal(cache.holdsAtCheckpoint('s'), false, 'nobody follows the sweep: a later trial reads afresh');
 });

@@ -5,7 +5,7 @@ import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import { parseMetricLine } from '../../../src/activities/metric-lines.js';
+import { parseMetricLine, readCheckpointLine } from '../../../src/activities/metric-lines.js';
 import { PYTHON_DIR } from '../../../src/activities/trial-env.js';
 import { tempDir } from '../../helpers/temporal.js';
 
@@ -39,6 +39,18 @@ report(4, metrics={"train/loss": float("nan"), "grad": float("inf")}, done=True)
   const [first, second] = run.stdout.trim().split('\n').map(parseMetricLine);
   assert.deepEqual(first, { step: 3, metrics: { 'val/loss': 0.25, acc: 0.5 } });
   assert.deepEqual(second, { step: 4, metrics: { 'train/loss': 'nan', grad: 'inf', done: 1 } });
+});
+
+test('checkpoint() prints what the worker reads as a checkpoint, not as metrics', () => {
+  const run = python(`${FAKE_NUMPY}
+from sweep_helper import checkpoint
+checkpoint()
+checkpoint(ndarray([120]), "ckpt/step-120.pt")
+`);
+  assert.equal(run.code, 0, run.stderr);
+  const lines = run.stdout.trim().split('\n');
+  assert.deepEqual(lines.map(readCheckpointLine), [{}, { step: 120, path: 'ckpt/step-120.pt' }]);
+  assert.deepEqual(lines.map(parseMetricLine), [undefined, undefined]);
 });
 
 test('report() refuses what is no number, naming the metric', () => {

@@ -158,6 +158,24 @@ const cases: [string, unknown, AttemptVerdict][] = [
     { kind: 'timed-out', reason: 'timed out after 5s', notRunnable: false },
   ],
   [
+    'stopped at its checkpoint by pause --hold: resumes from there, neither lost nor a failure',
+    activityFailed(
+      attemptFailure.heldAtCheckpoint('stopped at its checkpoint (step 3)', {
+        progress: { ...running, checkpoint: { step: 3, at: 1500 } },
+        startedAt: 1000,
+        endedAt: 2000,
+      }),
+    ),
+    {
+      kind: 'held-at-checkpoint',
+      reason: 'stopped at its checkpoint (step 3)',
+      resume: { ...running, checkpoint: { step: 3, at: 1500 } },
+      worker: 'hostB-gpu1',
+      startedAt: 1000,
+      exitedAt: 2000,
+    },
+  ],
+  [
     'an unexpected failure type',
     activityFailed(ApplicationFailure.create({ type: 'Weird', message: 'weird' })),
     { kind: 'failed', reason: 'weird', notRunnable: false, worker: 'hostB-gpu1' },
@@ -184,4 +202,6 @@ test('exits 126 and 127 are non-retryable failures; a hand-back is benign (not l
   assert.equal(commandFailed(127).nonRetryable, true);
   assert.equal(commandFailed(1).nonRetryable, false);
   assert.equal(attemptFailure.handedBack('busy').category, ApplicationFailureCategory.BENIGN);
+  const held = attemptFailure.heldAtCheckpoint('held', { progress: { metrics: {} }, startedAt: 0, endedAt: 1 });
+  assert.equal(held.category, ApplicationFailureCategory.BENIGN, 'a hold is the user asking, not a failure');
 });

@@ -4,6 +4,7 @@ import {
   applyChange,
   changeProblem,
   decideStart,
+  describeSettings,
   gateIsUp,
   wakeCount,
   type SweepChange,
@@ -65,6 +66,31 @@ test('applying a change says what changed, from what to what', () => {
     result: 'timeout 60s → none',
   });
   assert.equal(applyChange(settings, { kind: 'pause' }).settings.paused, true);
+});
+
+test('pause --hold: on a running or a plainly paused sweep; resume lets go of the hold', () => {
+  const paused = { ...settings, paused: true };
+  assert.equal(problem({ kind: 'pause', hold: true }), undefined);
+  assert.equal(problem({ kind: 'pause', hold: true }, paused), undefined, 'a paused sweep may still hold');
+  assert.equal(
+    problem({ kind: 'pause', hold: true }, { ...paused, hold: true }),
+    'the sweep is already paused with --hold',
+  );
+  assert.equal(problem({ kind: 'pause' }, { ...paused, hold: true }), 'the sweep is already paused with --hold');
+  assert.equal(
+    problem({ kind: 'pause', hold: 'yes' } as unknown as SweepChange),
+    'hold: expected true or false, got "yes"',
+  );
+  assert.deepEqual(applyChange(settings, { kind: 'pause', hold: true }), {
+    settings: { ...paused, hold: true },
+    result: 'paused: no new trial starts; running trials go back to the queue at their next checkpoint',
+  });
+  assert.deepEqual(applyChange(paused, { kind: 'pause', hold: true }), {
+    settings: { ...paused, hold: true },
+    result: 'still paused: running trials go back to the queue at their next checkpoint',
+  });
+  assert.deepEqual(applyChange({ ...paused, hold: true }, { kind: 'resume' }), { settings, result: 'resumed' });
+  assert.match(describeSettings({ ...paused, hold: true }), /^paused, holding running trials at checkpoints, /);
 });
 
 test('the start gate is up only while paused or over max parallel', () => {
