@@ -6,8 +6,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
-import { Client, Connection } from '@temporalio/client';
+import { InterceptingCall, type Interceptor } from '@grpc/grpc-js';
+import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
+import proto from '@temporalio/proto';
 import { SweepControl } from '../../src/api/sweep-control.js';
+import { changeSweep } from '../../src/cli/sweep-steering.js';
 import { trialWorkflowId } from '../../src/temporal/names.js';
 import { changeSweepUpdate, sweepChangesQuery, sweepProgressQuery } from '../../src/workflows/messages.js';
 import type { TrialSummary } from '../../src/workflows/types.js';
@@ -38,6 +41,24 @@ after(async () => {
 
 const steer = (args: readonly string[]) =>
   runSweep(args, { env: { ...process.env, TEMPORAL_ADDRESS: cluster.address, XDG_DATA_HOME: cliData } });
+
+/**
+ * Sends the first UpdateWorkflowExecution to run `runId` of its workflow (one that has closed), as an Update sent
+ * while the run continued as new reaches it; records the run each send named ('' for the current run).
+ */
+function firstUpdateToRun(runId: string, sent: string[]): Interceptor {
+  const { UpdateWorkflowExecutionRequest } = proto.temporal.api.workflowservice.v1;
+  return (options, nextCall) =>
+    new InterceptingCall(nextCall(options), {
+      sendMessage(message: Uint8Array, next) {
+        if (!options.method_definition.path.endsWith('/UpdateWorkflowExecution')) return next(message);
+        const request = UpdateWorkflowExecutionRequest.decode(message);
+        if (sent.length === 0) request.workflowExecution = { ...request.workflowExecution, runId };
+        sent.push(request.workflowExecution?.runId ?? '');
+        next(UpdateWorkflowExecutionRequest.encode(request).finish());
+      },
+    });
+}
 
 const runningNow = (records: readonly TrialRecord[]) => spans(records).filter((span) => span.to === Infinity).length;
 
@@ -240,6 +261,61 @@ test('stop one trial, running or not started: recorded as stopped by the user; t
   assert.ok(!spans(mine()).some((span) => span.trial === 4), 'trial 4 never ran');
   const { changes } = await client.workflow.getHandle(sweepId).query(sweepChangesQuery);
   assert.equal(changes.length, 2, 'the refused changes left no record');
+});
+
+test('changes sent in bursts while the sweep continues as new, again and again, each apply once', async () => {
+  const sweepId = await cluster.start('  x: {range: [0, 2]}\n  steps: 400\n  step_ms: 250', {
+    args: ['--continue-as-new-after', '100'],
+  });
+  const control = await SweepControl.connect(
+    { address: cluster.address, namespace: 'default', tls: false },
+    { by: 'carol@hostC', dataDir: join(cliData, 'sweep') },
+  );
+  const runsBefore = (await client.workflow.getHandle(sweepId).query(sweepProgressQuery)).runs ?? 1;
+  const firstRunId = (await client.workflow.getHandle(sweepId).describe()).runId;
+  // Each accepted change costs the sweep two history events or more, so 150 of them close a run every 50 or so:
+  // bursts of 10 at once keep some on their way while a run closes (the server drops those; the client resends).
+  const values = Array.from({ length: 150 }, (_, i) => i + 1);
+  const results: string[] = [];
+  for (let burst = 0; burst < values.length; burst += 10) {
+    const sent = values.slice(burst, burst + 10).map((timeoutSeconds) => control.edit(sweepId, { timeoutSeconds }));
+    results.push(...(await Promise.all(sent)).map((record) => record.result));
+  }
+  await control.close();
+  assert.equal(results.length, values.length, 'every change was answered');
+  const { changes, settings } = await client.workflow.getHandle(sweepId).query(sweepChangesQuery);
+  assert.equal(changes.length, values.length, 'each applied once');
+  assert.equal(new Set(changes.map((change) => change.id)).size, values.length);
+  assert.deepEqual(
+    changes.map((change) => (change.change as { timeoutSeconds?: number }).timeoutSeconds ?? 0).sort((a, b) => a - b),
+    values,
+  );
+  assert.ok(
+    values.slice(-10).includes(settings.timeoutSeconds ?? 0),
+    `the last burst stands: ${settings.timeoutSeconds}`,
+  );
+  const { runs = 1 } = await client.workflow.getHandle(sweepId).query(sweepProgressQuery);
+  assert.ok(runs - runsBefore >= 2, `continued as new during the bursts (${runsBefore} → ${runs} runs)`);
+
+  // The race itself, forced: the first send reaches the run that has closed, as one sent while it continued as
+  // new does; the real server refuses it, and the client sends it again, once, to the current run.
+  const sent: string[] = [];
+  const racing = await Connection.connect({
+    address: cluster.address,
+    interceptors: [makeGrpcRetryInterceptor(defaultGrpcRetryOptions()), firstUpdateToRun(firstRunId, sent)],
+  });
+  const record = await changeSweep(
+    new Client({ connection: racing }),
+    sweepId,
+    { kind: 'set', retries: 7 },
+    { by: 'dave@hostD', dataDir: join(cliData, 'sweep') },
+  );
+  await racing.close();
+  assert.equal(record.result, 'retries 0 → 7');
+  assert.deepEqual(sent, [firstRunId, ''], 'sent to the closed run, then again to the current one');
+  const after = await client.workflow.getHandle(sweepId).query(sweepChangesQuery);
+  assert.equal(after.changes.length, values.length + 1, 'applied once');
+  await cluster.sweep(['cancel', sweepId]);
 });
 
 test('a change whose CLI died before it heard back, asked again, applies once', async () => {
