@@ -3,7 +3,10 @@
 // it), with real workers and trial processes: shares are read from the processes' own start and end records.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { spans, TestCluster, type Span } from '../helpers/cluster.js';
+import { Client, Connection } from '@temporalio/client';
+import { trialWorkflowId } from '../../src/temporal/names.js';
+import type { TrialSummary } from '../../src/workflows/types.js';
+import { spans, TestCluster, type Span, type TrialRecord } from '../helpers/cluster.js';
 import { sharedServerConfig } from '../helpers/temporal.js';
 
 let cluster: TestCluster;
@@ -140,4 +143,46 @@ test('status --by-owner adds up running trials, GPUs and queued trials per owner
   assert.ok(everyone.some((row) => row.sweepId === mine) && everyone.some((row) => row.sweepId === theirs));
   assert.equal((await cluster.sweep(['cancel', mine])).code, 0);
   assert.equal((await cluster.sweep(['cancel', theirs])).code, 0);
+});
+
+test('a trial whose worker died goes before the fresh trials queued ahead of it', async (t) => {
+  // 24 one-second trials on both workers; fair-a is SIGKILLed and stays dead, so fair-b's two slots serve a backlog
+  // of fresh trials when the lost ones come back (after the 5 s heartbeat timeout).
+  const sweepId = await cluster.start(ONE_SECOND_TRIALS(24), { args: ['--user', 'frank', '--heartbeat-timeout', '5'] });
+  const onA = (records: readonly TrialRecord[]) =>
+    spans(records.filter((record) => record.sweep === sweepId && record.worker === 'fair-a')).filter(
+      (span) => span.to === Infinity,
+    );
+  const running = await cluster.waitForRecords((records) => onA(records).length === 2);
+  const lost = onA(running).map((span) => span.trial);
+  const worker = cluster.workers.get('fair-a');
+  assert.ok(worker);
+  await worker.signal('SIGKILL');
+  cluster.workers.delete('fair-a');
+  await finish(sweepId);
+
+  const starts = cluster.records(sweepId).filter((record) => record.event === 'start');
+  const retries = starts.filter((record) => lost.includes(record.trial) && record.attempt > 1);
+  assert.deepEqual(retries.map((record) => record.trial).sort(), [...lost].sort(), 'each lost trial ran again once');
+  // When the trials learnt their attempts were lost, and scheduled the retries.
+  const connection = await Connection.connect({ address: cluster.address });
+  const client = new Client({ connection });
+  const summaries = await Promise.all(
+    lost.map((trial) => client.workflow.getHandle(trialWorkflowId(sweepId, trial)).result() as Promise<TrialSummary>),
+  );
+  await connection.close();
+  const queuedAt = Math.max(...summaries.map((summary) => summary.attempts[0]?.endedAt ?? Infinity));
+  const lastRetryStart = Math.max(...retries.map((record) => record.time));
+  const freshMeanwhile = starts.filter(
+    (record) => record.attempt === 1 && record.time > queuedAt && record.time < lastRetryStart,
+  );
+  // First in, first out, every fresh trial still queued would go first. With retries first, only the trial
+  // fair-b holds ready behind each of its running ones (dispatched before the retries existed) may.
+  assert.ok(
+    freshMeanwhile.length <= 2,
+    `${freshMeanwhile.length} fresh trials started between the retries' queueing and their start: ${JSON.stringify(freshMeanwhile.map((r) => r.trial))}`,
+  );
+  const freshAfter = starts.filter((record) => record.attempt === 1 && record.time > lastRetryStart);
+  t.diagnostic(`retries ran after ${freshMeanwhile.length} fresh trials and before ${freshAfter.length}`);
+  assert.ok(freshAfter.length >= 2, `fresh trials were still waiting when the retries ran: ${freshAfter.length}`);
 });
