@@ -119,9 +119,13 @@ export class RabbitMq {
     return broker;
   }
 
+  /** The node's processes: `su` puts the Erlang VM in a session of its own, so they are found by environment. */
+  pids(): number[] {
+    return processesWithEnv('RABBITMQ_NODENAME', this.nodeName);
+  }
+
   stop(): void {
-    // `su` puts the Erlang VM in a session of its own, so find every process of this node by its environment.
-    for (const pid of processesWithEnv('RABBITMQ_NODENAME', this.nodeName)) {
+    for (const pid of this.pids()) {
       try {
         process.kill(pid, 'SIGKILL');
       } catch {

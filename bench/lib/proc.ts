@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { procStat } from '../../src/activities/proc-stat.js';
 
@@ -62,4 +63,47 @@ export function peakRssMiB(pid: number): number | undefined {
 export function trialProcesses(marker: string): number[] {
   const matching = processesWith(marker, 'bash');
   return matching.filter((pid) => !matching.includes(parentOf(pid) ?? -1));
+}
+
+/** CPU time, in ms: the processes' own, and that of the children they reaped (trials, supervisors, helpers). */
+export interface CpuUse {
+  readonly ownMs: number;
+  readonly childrenMs: number;
+}
+
+const TICK_MS = 1000 / (Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100);
+
+/**
+ * The CPU time used so far by the processes `roots` and every live descendant of theirs (one scan of /proc). Two
+ * readings around a run give what the run cost: a process that exited meanwhile is in its parent's children.
+ */
+export function cpuOfTrees(roots: readonly number[]): CpuUse {
+  const parents = new Map<number, number>();
+  const stats = new Map<number, NonNullable<ReturnType<typeof procStat>>>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = procStat(Number(entry));
+    if (!stat) continue;
+    stats.set(Number(entry), stat);
+    parents.set(Number(entry), stat.ppid);
+  }
+  const inTree = (pid: number): boolean => {
+    for (let at: number | undefined = pid; at !== undefined && at > 1; at = parents.get(at)) {
+      if (roots.includes(at)) return true;
+    }
+    return false;
+  };
+  let own = 0;
+  let children = 0;
+  for (const [pid, stat] of stats) {
+    if (!inTree(pid)) continue;
+    own += stat.cpuTicks.own;
+    children += stat.cpuTicks.children;
+  }
+  return { ownMs: own * TICK_MS, childrenMs: children * TICK_MS };
+}
+
+/** What a run cost between two readings of `cpuOfTrees`. */
+export function cpuBetween(before: CpuUse, after: CpuUse): CpuUse {
+  return { ownMs: after.ownMs - before.ownMs, childrenMs: after.childrenMs - before.childrenMs };
 }

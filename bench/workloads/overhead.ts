@@ -1,6 +1,7 @@
 // Workloads 1–3: bookkeeping overhead of N sleep trials on S slots through Sweep and its peers, and the dispatch
 // latency (slot freed → next trial's process started) taken from the same runs.
 import { join } from 'node:path';
+import { cpuBetween, cpuOfTrees, type CpuUse } from '../lib/proc.js';
 import { peakConcurrency, readTrialRuns, slotGapsMs } from '../lib/records.js';
 import {
   onPath,
@@ -29,9 +30,23 @@ interface ToolResult {
   readonly note?: string;
   readonly gapsMs?: number[];
   readonly peakProcesses?: number;
+  /** Server and workers (broker and worker for Celery), with the trial processes they reaped, over the run. */
+  readonly cpu?: CpuUse;
 }
 
-type Runner = (records: string) => Promise<{ wallSeconds: number; failed: number }>;
+type Runner = (records: string) => Promise<{ wallSeconds: number; failed: number; cpu?: CpuUse }>;
+
+/** CPU ms per trial of the service processes and what they ran (the trials' own bash and sleep included). */
+function cpuPerTrial(cpu: CpuUse | undefined, trials: number): number | undefined {
+  return cpu === undefined ? undefined : (cpu.ownMs + cpu.childrenMs) / trials;
+}
+
+/** Measures the CPU the processes `roots()` (and their descendants) spend while `run` runs. */
+async function measuringCpu<T>(roots: () => number[], run: () => Promise<T>): Promise<T & { cpu: CpuUse }> {
+  const before = cpuOfTrees(roots());
+  const outcome = await run();
+  return { ...outcome, cpu: cpuBetween(before, cpuOfTrees(roots())) };
+}
 
 export async function overheadWorkload(
   cluster: SweepCluster,
@@ -68,7 +83,7 @@ export async function overheadWorkload(
         [
           'Celery+RabbitMQ',
           'python' in python && broker
-            ? celeryRunner(python.python, broker.url, spec)
+            ? celeryRunner(python.python, broker, spec)
             : 'missing' in python
               ? python.missing
               : (brokerProblem ?? ''),
@@ -102,7 +117,17 @@ export async function overheadWorkload(
         `overhead-${trials}x${seconds}s`,
         `Bookkeeping overhead: ${trials} trials × ${seconds} s on ${slots} slots (ideal ${ideal.toFixed(2)} s)`,
         {
-          header: ['tool', 'wall s', '÷ ideal', 'ms/trial', '÷ Sweep', 'gap p50 ms', 'peak procs', 'note'],
+          header: [
+            'tool',
+            'wall s',
+            '÷ ideal',
+            'ms/trial',
+            '÷ Sweep',
+            'gap p50 ms',
+            'CPU ms/trial',
+            'peak procs',
+            'note',
+          ],
           rows: results.map((result) => {
             const wall = result.wallSeconds;
             return [
@@ -112,6 +137,7 @@ export async function overheadWorkload(
               fixed(wall === undefined ? undefined : ((wall - ideal) * slots * 1000) / trials, 1),
               fixed(wall === undefined || sweepWall === undefined ? undefined : wall / sweepWall, 3),
               fixed(result.gapsMs ? percentile(result.gapsMs, 50) : undefined, 1),
+              fixed(cpuPerTrial(result.cpu, trials), 1),
               result.peakProcesses === undefined ? '–' : String(result.peakProcesses),
               result.note ?? (result.failed ? `${result.failed} failed` : ''),
             ];
@@ -143,11 +169,16 @@ export async function overheadWorkload(
   );
 }
 
-function celeryRunner(python: string, broker: string, spec: OverheadCase): Runner {
+function celeryRunner(python: string, broker: RabbitMq, spec: OverheadCase): Runner {
   return async (records) => {
-    const worker = await startCeleryWorker(python, broker, spec.slots);
+    const worker = await startCeleryWorker(python, broker.url, spec.slots);
     try {
-      return await runCelery(python, broker, spec.trials, spec.seconds, records);
+      // The broker and the worker with its prefork children; not the driver that submits and awaits (Sweep's
+      // client is not counted either).
+      return await measuringCpu(
+        () => [...broker.pids(), ...(worker.pid === undefined ? [] : [worker.pid])],
+        () => runCelery(python, broker.url, spec.trials, spec.seconds, records),
+      );
     } finally {
       worker.kill('SIGTERM');
       await new Promise((resolve) => worker.once('exit', resolve));
@@ -161,8 +192,11 @@ function sweepRunner(cluster: SweepCluster, spec: OverheadCase): Runner {
     const pool = cluster.newPool();
     const worker = await cluster.startWorker(pool, `${pool}-w`, spec.slots);
     try {
-      const run = await cluster.runSweep(sleepSpec(spec.trials, spec.seconds, records), pool);
-      return { wallSeconds: run.wallSeconds, failed: run.result.counts.failed };
+      const run = await measuringCpu(
+        () => [cluster.server.pid, worker.pid].filter((pid): pid is number => pid !== undefined),
+        () => cluster.runSweep(sleepSpec(spec.trials, spec.seconds, records), pool),
+      );
+      return { wallSeconds: run.wallSeconds, failed: run.result.counts.failed, cpu: run.cpu };
     } finally {
       await cluster.stopWorker(worker);
     }

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { sweepProgressQuery } from '../../src/workflows/messages.js';
 import { readTrialRuns } from '../lib/records.js';
-import { peakRssMiB } from '../lib/proc.js';
+import { cpuBetween, cpuOfTrees, peakRssMiB } from '../lib/proc.js';
 import { report } from '../lib/report.js';
 import { fixed } from '../lib/stats.js';
 import { SWEEP_BIN } from '../../test/helpers/processes.js';
@@ -32,7 +32,13 @@ export async function scaleWorkload(
   const pool = cluster.newPool();
   const worker = await cluster.startWorker(pool, `${pool}-w`, slots);
   const records = join(workDir, 'scale.records');
+  const serverCpu = () => cpuOfTrees(cluster.server.pid === undefined ? [] : [cluster.server.pid]);
+  const workerCpu = () => cpuOfTrees(worker.pid === undefined ? [] : [worker.pid]);
+  const before = { server: serverCpu(), worker: workerCpu() };
   const run = await cluster.runSweep(sleepSpec(trials, 0, records), pool);
+  const server = cpuBetween(before.server, serverCpu());
+  const workerUse = cpuBetween(before.worker, workerCpu());
+  const perTrial = (ms: number) => ms / trials;
   const progress = await cluster.client.workflow.getHandle(run.sweepId).query(sweepProgressQuery);
   const workerRss = peakRssMiB(worker.pid ?? 0);
   await cluster.stopWorker(worker);
@@ -58,6 +64,9 @@ export async function scaleWorkload(
         ['ms per trial per slot, first tenth', fixed(tenths[0], 0)],
         ['ms per trial per slot, last tenth', fixed(tenths.at(-1), 0)],
         ['last ÷ first', fixed((tenths.at(-1) ?? Number.NaN) / (tenths[0] ?? Number.NaN), 2)],
+        ['CPU ms per trial: dev server', fixed(perTrial(server.ownMs + server.childrenMs), 1)],
+        ['CPU ms per trial: worker', fixed(perTrial(workerUse.ownMs), 1)],
+        ['CPU ms per trial: supervisors and trials', fixed(perTrial(workerUse.childrenMs), 1)],
         ['sweep workflow runs (continue-as-new + 1)', String(progress.runs)],
         ['succeeded', String(run.result.counts.succeeded)],
         ['worker peak RSS MiB', fixed(workerRss, 0)],
@@ -69,6 +78,7 @@ export async function scaleWorkload(
       slots,
       wallSeconds: run.wallSeconds,
       msPerTrialPerSlotByTenth: tenths,
+      cpuMs: { server, worker: workerUse },
       runs: progress.runs,
       workerRss,
       cliRss,

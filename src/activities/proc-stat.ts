@@ -9,6 +9,8 @@ export interface ProcStat {
   readonly pgid: number;
   /** Start time in clock ticks since boot (field 22): tells a process from a later one with the same PID. */
   readonly startTicks: string;
+  /** CPU time in clock ticks (fields 14–17): its own user and system time, and that of its reaped children. */
+  readonly cpuTicks: { readonly own: number; readonly children: number };
 }
 
 /** A process's stat line, or undefined when it is gone. The name may hold spaces and ")", so split after the last. */
@@ -28,5 +30,9 @@ export function procStat(pid: number): ProcStat | undefined {
     ppid: Number(fields[1]),
     pgid: Number(fields[2]),
     startTicks: fields[19] ?? '',
+    cpuTicks: {
+      own: Number(fields[11]) + Number(fields[12]),
+      children: Number(fields[13]) + Number(fields[14]),
+    },
   };
 }

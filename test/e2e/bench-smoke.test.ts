@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 import { test } from 'node:test';
 import { tempDir } from '../helpers/temporal.js';
@@ -30,6 +31,12 @@ test('npm run bench --smoke runs every workload end to end and writes its result
     assert.match(stdout, new RegExp(`## ${title}`));
   }
   assert.match(stdout, /^Sweep +\d/m, 'Sweep has a measured row');
+  // CPU per trial, read from /proc: the server's and the worker's own time at least, whatever the machine.
+  const overhead = JSON.parse(readFileSync(join(results, 'overhead-16x0.25s.json'), 'utf8')) as {
+    results: { tool: string; cpu?: { ownMs: number; childrenMs: number } }[];
+  };
+  const sweep = overhead.results.find((result) => result.tool === 'Sweep');
+  assert.ok(sweep?.cpu && sweep.cpu.ownMs > 0 && sweep.cpu.childrenMs > 0, JSON.stringify(sweep?.cpu));
 });
 
 test('bad bench flags stop it before anything starts, with one line and exit 2', () => {
