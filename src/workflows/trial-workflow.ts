@@ -48,6 +48,25 @@ const NOT_RUNNABLE_IS_FINAL = 'exit-126-127-not-retried';
 /** Older runs gave up after one lost attempt more than `maxLostAttempts`; runs that pass this marker do not. */
 const MAX_LOST_IS_EXACT = 'max-lost-counts-exactly';
 
+/** What an attempt that did not succeed leaves in the trial's history (keys in the order older runs wrote them). */
+function attemptRecord(
+  attempt: number,
+  outcome: AttemptRecord['outcome'],
+  verdict: { reason: string; worker?: string; exitCode?: number; startedAt?: number; exitedAt?: number },
+  endedAt: number,
+): AttemptRecord {
+  return {
+    attempt,
+    outcome,
+    reason: verdict.reason,
+    ...(verdict.worker ? { worker: verdict.worker } : {}),
+    ...(verdict.exitCode === undefined ? {} : { exitCode: verdict.exitCode }),
+    ...(verdict.startedAt === undefined ? {} : { startedAt: verdict.startedAt }),
+    ...(verdict.exitedAt === undefined ? {} : { exitedAt: verdict.exitedAt }),
+    endedAt,
+  };
+}
+
 /**
  * One trial: runs attempts on the pool's queue until one succeeds, the command has failed more than the spec's
  * `retries`, or the trial is cancelled. A lost worker (no heartbeat, shutdown, fenced) is not the trial's fault:
@@ -163,29 +182,14 @@ export async function trialWorkflow(input: TrialInput | LegacyTrialInput): Promi
         // Not the trial's fault and not a lost worker: back to the pool, where the paused sweep holds it.
         resume = verdict.resume ?? resume;
         adoptable = undefined;
-        attempts.push({
-          attempt,
-          outcome: 'held',
-          reason: verdict.reason,
-          ...(verdict.worker ? { worker: verdict.worker } : {}),
-          ...(verdict.startedAt === undefined ? {} : { startedAt: verdict.startedAt }),
-          ...(verdict.exitedAt === undefined ? {} : { exitedAt: verdict.exitedAt }),
-          endedAt,
-        });
+        attempts.push(attemptRecord(attempt, 'held', verdict, endedAt));
         continue;
       }
       if (verdict.kind === 'lost') {
         lost++;
         resume = verdict.resume ?? resume;
         adoptable = verdict.mayHaveFinished ? attempt : undefined;
-        attempts.push({
-          attempt,
-          outcome: 'lost',
-          reason: verdict.reason,
-          ...(verdict.worker ? { worker: verdict.worker } : {}),
-          ...(verdict.startedAt === undefined ? {} : { startedAt: verdict.startedAt }),
-          endedAt,
-        });
+        attempts.push(attemptRecord(attempt, 'lost', verdict, endedAt));
         if (lost > policy.maxLostAttempts || (lost === policy.maxLostAttempts && patched(MAX_LOST_IS_EXACT))) {
           return await finish('failed', undefined, `lost its worker ${lost} times; giving up`);
         }
@@ -194,16 +198,7 @@ export async function trialWorkflow(input: TrialInput | LegacyTrialInput): Promi
       failures++;
       adoptable = undefined;
       failedCurve = verdict.curve ?? failedCurve;
-      attempts.push({
-        attempt,
-        outcome: verdict.kind,
-        reason: verdict.reason,
-        ...(verdict.worker ? { worker: verdict.worker } : {}),
-        ...(verdict.exitCode === undefined ? {} : { exitCode: verdict.exitCode }),
-        ...(verdict.startedAt === undefined ? {} : { startedAt: verdict.startedAt }),
-        ...(verdict.exitedAt === undefined ? {} : { exitedAt: verdict.exitedAt }),
-        endedAt,
-      });
+      attempts.push(attemptRecord(attempt, verdict.kind, verdict, endedAt));
       const nonRetryable =
         (verdict.exitCode !== undefined && policy.nonRetryableExitCodes.includes(verdict.exitCode)) ||
         (verdict.notRunnable && patched(NOT_RUNNABLE_IS_FINAL));
