@@ -15,7 +15,9 @@ import os
 import threading
 import time
 
-__all__ = ["params", "report", "checkpoint", "updates", "on_update", "wait_for_update", "checkpoint_dir", "attempt", "resume"]
+__all__ = [
+    "params", "report", "checkpoint", "updates", "on_update", "wait_for_update", "checkpoint_dir", "attempt", "resume",
+]
 
 _PREFIX = "@sweep "
 _CHECKPOINT = "@sweep-checkpoint"
